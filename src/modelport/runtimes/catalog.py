@@ -1,0 +1,45 @@
+"""Which runtime serves which flavor, and flavor detection from an artifact.
+
+Runtime modules are imported lazily, so a missing optional framework (torch, transformers)
+only matters to the models that need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from modelport.errors import NotFound, UnsupportedArtifact
+from modelport.runtimes.base import LoadOptions, Runtime
+
+#: flavor -> "module:Class"; detection tries them in this order.
+RUNTIMES: dict[str, str] = {
+    "xgboost": "modelport.runtimes.xgboost_runtime:XGBoostRuntime",
+    "lightgbm": "modelport.runtimes.lightgbm_runtime:LightGBMRuntime",
+    "sklearn": "modelport.runtimes.sklearn_runtime:SklearnRuntime",
+    "onnx": "modelport.runtimes.onnx_runtime:OnnxRuntime",
+    "torch": "modelport.runtimes.torch_runtime:TorchScriptRuntime",
+    "transformers": "modelport.runtimes.transformers_runtime:TransformersRuntime",
+    "python": "modelport.runtimes.python_runtime:PythonRuntime",
+}
+
+
+def runtime_class(flavor: str) -> type[Runtime]:
+    try:
+        target = RUNTIMES[flavor]
+    except KeyError:
+        raise NotFound(
+            f"unknown flavor {flavor!r}; known flavors: {', '.join(RUNTIMES)}"
+        ) from None
+    module_name, cls_name = target.split(":")
+    cls: type[Runtime] = getattr(importlib.import_module(module_name), cls_name)
+    return cls
+
+
+def create_runtime(flavor: str, options: LoadOptions | None = None) -> Runtime:
+    return runtime_class(flavor)(options)
+
+
+def detect_flavor(path: Path) -> str:
+    """The one flavor that recognises the artifact, or UnsupportedArtifact saying what to do."""
+    raise UnsupportedArtifact(f"no runtime recognises {path}")  # filled in by the runtimes work
