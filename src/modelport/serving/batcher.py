@@ -1,0 +1,368 @@
+"""Adaptive batching: concurrent requests for one model version run as one vectorised predict.
+
+A predict call costs nearly the same for 1 row as for 32, so under load the batcher queues
+requests while the model is busy and runs everything queued as one call the moment it is free.
+At low load nothing waits: a request that finds the model free and nobody else on the way is
+predicted on the next turn of the event loop. ``max_delay_ms`` only bounds how long a queued
+request may wait for company that :class:`Arrivals` says is already inside the server.
+
+Requests are merged only when their inputs agree on names, dtypes and every non-batch
+dimension; a batch that fails is retried request by request, so one bad request fails alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Hashable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modelport.config import BatchingSettings
+from modelport.errors import InvalidInput, ModelportError, PredictionFailed, Unavailable
+from modelport.runtimes.base import Array, Batch
+
+__all__ = ["Arrivals", "BatchPolicy", "BatchStats", "Batcher", "Predict"]
+
+log = logging.getLogger(__name__)
+
+Predict = Callable[[Batch], dict[str, Array]]
+Outcome = dict[str, Array] | ModelportError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BatchPolicy:
+    """When a batch is flushed."""
+
+    max_size: int = 64
+    """Flush once this many rows are queued; 1 disables batching."""
+
+    max_delay_ms: float = 2.0
+    """The longest a queued request waits for requests known to be on their way."""
+
+    def __post_init__(self) -> None:
+        if type(self.max_size) is not int or self.max_size < 1:
+            raise InvalidInput(
+                f"max_size must be an integer >= 1, got {self.max_size!r}; "
+                "use 1 to disable batching"
+            )
+        delay = self.max_delay_ms
+        if not isinstance(delay, int | float) or not math.isfinite(delay) or delay < 0:
+            raise InvalidInput(
+                f"max_delay_ms must be a number >= 0, got {delay!r}; "
+                "use 0 to flush as soon as the model is free"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: BatchingSettings) -> BatchPolicy:
+        return cls(max_size=settings.max_batch_size, max_delay_ms=settings.max_delay_ms)
+
+
+class Arrivals:
+    """Requests inside the server that have not reached a batcher yet.
+
+    Transports call :meth:`enter` when a request starts and :meth:`leave` when it is decoded
+    (or fails). A batcher with queued rows waits for company only while the count is above
+    zero, so an idle server never adds delay. One instance per event loop.
+    """
+
+    __slots__ = ("_waiters", "count")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._waiters: set[Callable[[], None]] = set()
+
+    def enter(self) -> None:
+        self.count += 1
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count <= 0 and self._waiters:
+            waiters, self._waiters = self._waiters, set()
+            for wake in waiters:
+                wake()
+
+    def notify_when_quiet(self, wake: Callable[[], None]) -> None:
+        self._waiters.add(wake)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStats:
+    """Counters since the batcher started."""
+
+    batches: int
+    requests: int
+    rows: int
+    largest_batch: int
+    failed_requests: int
+
+
+class _Item:
+    __slots__ = ("arrived", "future", "inputs", "rows")
+
+    def __init__(
+        self, inputs: Batch, rows: int, future: asyncio.Future[dict[str, Array]]
+    ) -> None:
+        self.inputs = inputs
+        self.rows = rows
+        self.future = future
+        self.arrived = time.monotonic()
+
+
+class Batcher:
+    """Queues ``submit`` calls and runs them through ``predict`` in as few calls as it can.
+
+    ``predict`` is synchronous and runs on ``executor`` (by default one thread of its own), so
+    the event loop keeps accepting requests, which queue up for the next batch.
+    """
+
+    def __init__(
+        self,
+        predict: Predict,
+        policy: BatchPolicy | None = None,
+        *,
+        name: str = "model",
+        arrivals: Arrivals | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.policy = policy or BatchPolicy()
+        self.name = name
+        self._predict = predict
+        self._arrivals = arrivals
+        self._delay_s = self.policy.max_delay_ms / 1000.0
+        self._own_executor = executor is None
+        self._executor = executor or ThreadPoolExecutor(1, thread_name_prefix=f"predict-{name}")
+        self._queue: deque[_Item] = deque()
+        self._queued_rows = 0
+        self._busy = False
+        self._poke_scheduled = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self._idle_waiters: list[asyncio.Future[None]] = []
+        self._counts = [0, 0, 0, 0, 0]  # batches, requests, rows, largest, failed
+
+    def __repr__(self) -> str:
+        return f"Batcher({self.name!r}, {self.policy!r})"
+
+    @property
+    def stats(self) -> BatchStats:
+        return BatchStats(*self._counts)
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued or running."""
+        return not self._busy and not self._queue
+
+    async def submit(self, inputs: Batch) -> dict[str, Array]:
+        """Predict ``inputs`` (named arrays, first dimension = rows), batched with others."""
+        if self._closed:
+            raise Unavailable(f"{self.name} is shutting down; retry on another replica")
+        rows = _rows(inputs)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[dict[str, Array]] = loop.create_future()
+        self._queue.append(_Item(inputs, rows, future))
+        self._queued_rows += rows
+        if not self._busy and not self._poke_scheduled:
+            self._poke_scheduled = True
+            loop.call_soon(self._poke)
+        return await future
+
+    def _schedule_poke(self) -> None:
+        # Later, not now: the request that just left Arrivals is about to submit.
+        if not self._poke_scheduled:
+            self._poke_scheduled = True
+            asyncio.get_running_loop().call_soon(self._poke)
+
+    async def close(self) -> None:
+        """Refuse new requests, finish the queued ones, then release the thread."""
+        self._closed = True
+        await self.wait_idle()
+        if self._own_executor:
+            self._executor.shutdown(wait=False)
+
+    async def wait_idle(self) -> None:
+        """Return once every queued request has been answered."""
+        if self.idle:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._idle_waiters.append(waiter)
+        await waiter
+
+    # -- the flush decision, all on the event loop ------------------------------------------
+
+    def _poke(self) -> None:
+        self._poke_scheduled = False
+        if self._busy or not self._queue:
+            return
+        arrivals = self._arrivals
+        if (
+            arrivals is not None
+            and arrivals.count > 0
+            and self._queued_rows < self.policy.max_size
+        ):
+            wait = self._queue[0].arrived + self._delay_s - time.monotonic()
+            if wait > 0:
+                if self._timer is None:
+                    loop = asyncio.get_running_loop()
+                    self._timer = loop.call_later(wait, self._on_timer)
+                arrivals.notify_when_quiet(self._schedule_poke)
+                return
+        self._start()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if not self._poke_scheduled:
+            self._poke()
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        items = self._take()
+        if not items:
+            self._wake_idle()
+            return
+        self._busy = True
+        loop = asyncio.get_running_loop()
+        running = loop.run_in_executor(self._executor, self._run, items)
+        running.add_done_callback(lambda done: self._finish(items, done))
+
+    def _take(self) -> list[_Item]:
+        """The oldest live request plus every later one it can merge with, up to max_size."""
+        queue = self._queue
+        while queue and queue[0].future.done():  # the caller went away
+            self._queued_rows -= queue.popleft().rows
+        if not queue:
+            return []
+        head = queue.popleft()
+        batch = [head]
+        rows = head.rows
+        self._queued_rows -= head.rows
+        if not queue:
+            return batch
+        limit = self.policy.max_size
+        layout = _layout(head.inputs)
+        kept: deque[_Item] = deque()
+        while queue:
+            item = queue.popleft()
+            if item.future.done():
+                self._queued_rows -= item.rows
+            elif rows + item.rows <= limit and _layout(item.inputs) == layout:
+                batch.append(item)
+                rows += item.rows
+                self._queued_rows -= item.rows
+            else:
+                kept.append(item)
+                if rows >= limit:
+                    kept.extend(queue)
+                    break
+        self._queue = kept
+        return batch
+
+    def _finish(self, items: list[_Item], done: asyncio.Future[list[Outcome]]) -> None:
+        self._busy = False
+        try:
+            outcomes = done.result()
+        except BaseException as exc:  # the executor itself failed (shut down, thread died)
+            log.warning("batch for %s could not run: %r", self.name, exc)
+            outcomes = [
+                PredictionFailed(f"{self.name}: the prediction could not run: {exc!r}")
+                for _ in items
+            ]
+        counts = self._counts
+        counts[0] += 1
+        counts[1] += len(items)
+        rows = sum(item.rows for item in items)
+        counts[2] += rows
+        counts[3] = max(counts[3], rows)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if item.future.done():
+                continue
+            if isinstance(outcome, ModelportError):
+                counts[4] += 1
+                item.future.set_exception(outcome)
+            else:
+                item.future.set_result(outcome)
+        if self._queue:
+            self._poke()
+        else:
+            self._wake_idle()
+
+    def _wake_idle(self) -> None:
+        waiters, self._idle_waiters = self._idle_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # -- the predict call, on the executor --------------------------------------------------
+
+    def _run(self, items: list[_Item]) -> list[Outcome]:
+        if len(items) == 1:
+            return [self._call(items[0].inputs, items[0].rows)]
+        names = list(items[0].inputs)
+        merged = {name: np.concatenate([it.inputs[name] for it in items]) for name in names}
+        total = sum(it.rows for it in items)
+        outcome = self._call(merged, total)
+        if isinstance(outcome, ModelportError):
+            # Find the culprit: each request alone, so the good ones still succeed.
+            return [self._call(it.inputs, it.rows) for it in items]
+        parts: list[Outcome] = []
+        start = 0
+        for it in items:
+            stop = start + it.rows
+            parts.append({name: arr[start:stop] for name, arr in outcome.items()})
+            start = stop
+        return parts
+
+    def _call(self, inputs: Batch, rows: int) -> Outcome:
+        try:
+            outputs = self._predict(inputs)
+        except ModelportError as exc:
+            return exc
+        except Exception as exc:
+            log.warning("%s raised while predicting %d rows", self.name, rows, exc_info=True)
+            return PredictionFailed(
+                f"{self.name} failed while predicting {rows} row(s): {type(exc).__name__}: {exc}"
+            )
+        for out_name, arr in outputs.items():
+            got = arr.shape[0] if getattr(arr, "ndim", 0) else None
+            if got != rows:
+                return PredictionFailed(
+                    f"{self.name} returned {got if got is not None else 'a scalar'} row(s) for "
+                    f"output {out_name!r} but was given {rows}; a model must return one row "
+                    "per input row"
+                )
+        return outputs
+
+
+def _rows(inputs: Batch) -> int:
+    rows = -1
+    for name, arr in inputs.items():
+        if arr.ndim == 0:
+            raise InvalidInput(
+                f"input {name!r} is a scalar; every input needs a first (batch) dimension"
+            )
+        if rows == -1:
+            rows = arr.shape[0]
+        elif arr.shape[0] != rows:
+            raise InvalidInput(
+                f"inputs disagree on the number of rows: {name!r} has {arr.shape[0]}, "
+                f"earlier inputs have {rows}"
+            )
+    if rows == -1:
+        raise InvalidInput("a prediction needs at least one input")
+    return rows
+
+
+def _layout(inputs: Batch) -> Hashable:
+    """What must match for two requests to share a batch: names, dtypes, non-batch dims."""
+    layout: list[Any] = []
+    for name, arr in inputs.items():
+        layout.append((name, arr.dtype, arr.shape[1:]))
+    return tuple(layout)
