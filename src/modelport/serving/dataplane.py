@@ -1,0 +1,90 @@
+"""The protocol-neutral core of the server: REST and gRPC handlers only translate and call it.
+
+Every method answers with our own types or raises a ModelportError; transports own the table
+from error kind to status code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelport import __version__
+from modelport.errors import NotFound
+from modelport.protocol.metadata import model_metadata, server_metadata
+from modelport.protocol.types import InferenceRequest, InferenceResponse
+from modelport.serving.batcher import Arrivals
+from modelport.serving.models import ModelManager, ModelStatus
+from modelport.serving.served import ServedModel
+
+__all__ = ["DataPlane"]
+
+
+class DataPlane:
+    """Health, metadata, inference and the model repository, for one worker."""
+
+    def __init__(self, models: ModelManager) -> None:
+        self.models = models
+        self.arrivals: Arrivals = models.arrivals or Arrivals()
+        models.arrivals = self.arrivals
+        self._server_metadata = server_metadata(version=__version__)
+
+    async def start(self, *, preload: bool = False) -> None:
+        await self.models.start(preload=preload)
+
+    async def stop(self) -> None:
+        await self.models.stop()
+
+    # -- health and metadata -----------------------------------------------------------------
+
+    def live(self) -> bool:
+        return True
+
+    def ready(self) -> bool:
+        return self.models.ready
+
+    def server_metadata(self) -> dict[str, Any]:
+        return self._server_metadata
+
+    async def model_ready(self, name: str, version: str | None = None) -> bool:
+        """Whether that model (version) is loaded; NotFound when it does not exist."""
+        if self.models.lookup(name, version) is not None:
+            return True
+        statuses = [s for s in await self.models.index() if s.name == name]
+        if not statuses:
+            raise NotFound(f"model {name!r} is not served here; see GET /v2/repository/index")
+        return False
+
+    async def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:
+        served = await self.model(name, version)
+        return model_metadata(name, self.models.versions(name), served.platform, served.signature)
+
+    async def model(self, name: str, version: str | None = None) -> ServedModel:
+        """The version answering for ``name``, loading it when needed."""
+        return self.models.lookup(name, version) or await self.models.get(name, version)
+
+    # -- inference ---------------------------------------------------------------------------
+
+    async def infer(
+        self, name: str, version: str | None, request: InferenceRequest
+    ) -> InferenceResponse:
+        """Validate against the signature, predict (cached, batched), pick the outputs."""
+        served = self.models.lookup(name, version) or await self.models.get(name, version)
+        inputs = served.plan.inputs(request)
+        produced = await served.predict(inputs)
+        return InferenceResponse(
+            model_name=name,
+            model_version=served.version,
+            id=request.id,
+            outputs=served.plan.outputs(request, produced),
+        )
+
+    # -- the repository extension ------------------------------------------------------------
+
+    async def repository_index(self) -> list[ModelStatus]:
+        return await self.models.index()
+
+    async def load_model(self, name: str) -> ModelStatus:
+        return await self.models.load(name)
+
+    async def unload_model(self, name: str) -> ModelStatus:
+        return await self.models.unload(name)
