@@ -104,3 +104,40 @@ def test_concurrent_alias_moves_keep_a_consistent_history(
         assert after.from_version == before.to_version
         assert after.from_version != after.to_version
     assert history[-1].to_version == final
+
+
+def _backend(registry: Registry) -> object:
+    """The server process behind the pooled connection (PostgreSQL), else a constant."""
+    with registry.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            return None
+        return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def _use_after_fork(registry: Registry, artifact: Path, signature: Signature, out: Any) -> None:
+    try:
+        info = registry.register(
+            "fraud", artifact, flavor="python", signature=signature, registered_by="child"
+        )
+        out.put(("ok", info.version, _backend(registry)))
+    except BaseException as err:
+        out.put(("error", repr(err), None))
+
+
+def test_a_registry_opened_before_fork_works_in_parent_and_child(
+    registry: Registry, artifact: Path, signature: Signature
+) -> None:
+    registry.register("fraud", artifact, flavor="python", signature=signature, registered_by="p")
+    parent_backend = _backend(registry)
+    out = _CTX.Queue()
+    child = _CTX.Process(target=_use_after_fork, args=(registry, artifact, signature, out))
+    child.start()
+    status, version, child_backend = out.get(timeout=60)
+    child.join(timeout=60)
+    assert (status, version, child.exitcode) == ("ok", 2, 0)
+    # The child opened its own connection instead of sharing the parent's socket.
+    if parent_backend is not None:
+        assert child_backend != parent_backend
+    assert _backend(registry) == parent_backend
+    assert registry.resolve("fraud").version == 2
+    assert [v.registered_by for v in registry.list_versions("fraud")] == ["p", "child"]

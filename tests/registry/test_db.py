@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from modelport.config import RegistrySettings
-from modelport.errors import InvalidInput, Unavailable
+from modelport.errors import Conflict, InvalidInput, Unavailable
 from modelport.registry import Registry, db
 from modelport.registry.tables import metadata
 
@@ -122,3 +122,16 @@ def test_malformed_or_unsupported_url_is_invalid_input(url: str) -> None:
 def test_redact_hides_passwords() -> None:
     assert db.redact("postgresql+psycopg://bob:pw@h/db") == "postgresql+psycopg://bob:***@h/db"
     assert db.redact("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_schema_newer_than_the_code_is_a_clear_conflict(database_url: str) -> None:
+    db.open_engine(database_url).dispose()
+    engine = db.create_engine(database_url)
+    try:
+        with db.transaction(engine, write=True) as conn:
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        with pytest.raises(Conflict, match="Upgrade modelport") as info:
+            db.migrate(engine)
+        assert "'9999'" in str(info.value) and "0001" in str(info.value)
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ unreachable surfaces as :class:`~modelport.errors.Unavailable` naming the URL (n
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -19,10 +20,12 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 
-from modelport.errors import InvalidInput, MissingDependency, Unavailable
+from modelport.errors import Conflict, InvalidInput, MissingDependency, Unavailable
 
 T = TypeVar("T")
 
@@ -68,9 +71,24 @@ def create_engine(url: str) -> Engine:
             f"the database driver for {redact(url)!r} is not installed ({err}); "
             "modelport supports sqlite:/// and postgresql+psycopg://"
         ) from None
+    _guard_against_fork(engine)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+def _guard_against_fork(engine: Engine) -> None:
+    """A forked worker never reuses its parent's connections: it opens its own."""
+
+    @event.listens_for(engine, "connect")
+    def _remember_pid(_dbapi_conn: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _refuse_foreign(_dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        if record.info.get("pid") != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise exc.DisconnectionError("connection was opened by another process")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -111,7 +129,15 @@ def migrate(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        try:
+            command.upgrade(config, "head")
+        except CommandError as err:
+            head = ScriptDirectory.from_config(config).get_current_head()
+            raise Conflict(
+                f"registry database {redact(str(engine.url))} has a schema this modelport does "
+                f"not know ({err}); this version's newest schema is {head}. "
+                "Upgrade modelport, or point MODELPORT_DATABASE_URL at another database."
+            ) from None
 
 
 @contextmanager

@@ -221,7 +221,7 @@ class Registry:
         inputs.check_version(version)
 
         def work(conn: Connection) -> None:
-            model = reads.require_model(conn, name)
+            model = reads.require_model(conn, name, lock=True)  # one writer per model
             reads.pick_version(conn, model, ModelRef(name, version=version))
             version_id = conn.execute(
                 sa.select(t.model_versions.c.id).where(
