@@ -9,19 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.engine import Connection, Engine
 
 from modelport.config import RegistrySettings
 from modelport.errors import Conflict, NotFound
 from modelport.protocol.signature import Signature
-from modelport.registry import db, inputs, reads
+from modelport.registry import db, inputs, reads, writes
 from modelport.registry import tables as t
 from modelport.registry.lineage import Lineage
 from modelport.registry.records import AliasMove, ModelSummary, VersionInfo
@@ -121,7 +120,7 @@ class Registry:
 
         def work(conn: Connection) -> int:
             now = t.utcnow()
-            model = _get_or_create_model(conn, name, description, now)
+            model = writes.get_or_create_model(conn, name, description, now)
             parent = lineage.parent_version
             if parent is not None and parent not in reads.version_numbers(conn, model.id):
                 raise NotFound(
@@ -142,11 +141,11 @@ class Registry:
                 .values(model_id=model.id, version=version, created_at=now, **row)
                 .returning(t.model_versions.c.id)
             ).scalar_one()
-            _put_values(conn, t.tags, version_id, clean_tags)
-            _put_values(conn, t.params, version_id, clean_params)
-            _put_values(conn, t.metrics, version_id, clean_metrics)
+            writes.put_values(conn, t.tags, version_id, clean_tags)
+            writes.put_values(conn, t.params, version_id, clean_params)
+            writes.put_values(conn, t.metrics, version_id, clean_metrics)
             if alias is not None:
-                _move_alias(conn, model, alias, version, registered_by, now)
+                writes.move_alias(conn, model, alias, version, registered_by, now)
             return version
 
         version = db.run_write(self.engine, work, retry_integrity=True)
@@ -161,7 +160,7 @@ class Registry:
         def work(conn: Connection) -> AliasMove:
             model = reads.require_model(conn, name, lock=True)
             reads.pick_version(conn, model, ModelRef(name, version=version))
-            return _move_alias(conn, model, alias, version, actor, t.utcnow())
+            return writes.move_alias(conn, model, alias, version, actor, t.utcnow())
 
         return db.run_write(self.engine, work)
 
@@ -178,7 +177,7 @@ class Registry:
                     t.aliases.c.model_id == model.id, t.aliases.c.name == alias
                 )
             )
-            return _record_move(conn, model, alias, current, None, actor, t.utcnow())
+            return writes.record_move(conn, model, alias, current, None, actor, t.utcnow())
 
         return db.run_write(self.engine, work)
 
@@ -229,7 +228,7 @@ class Registry:
                     t.model_versions.c.version == version,
                 )
             ).scalar_one()
-            _put_values(conn, table, version_id, values)
+            writes.put_values(conn, table, version_id, values)
 
         db.run_write(self.engine, work)
         return self.resolve(ModelRef(name, version=version))
@@ -277,87 +276,6 @@ class Registry:
         return self.store.fetch(
             lin.reference_uri, lin.reference_sha256, model=info.name, version=info.version
         )
-
-
-def _get_or_create_model(
-    conn: Connection, name: str, description: str | None, now: datetime
-) -> Row[Any]:
-    model = reads.find_model(conn, name, lock=True)
-    if model is None:
-        # A concurrent creator makes this a unique violation; run_write then retries.
-        conn.execute(sa.insert(t.models).values(name=name, description=description, created_at=now))
-        model = reads.find_model(conn, name, lock=True)
-    elif description is not None and description != model.description:
-        conn.execute(
-            sa.update(t.models).where(t.models.c.id == model.id).values(description=description)
-        )
-    assert model is not None
-    return model
-
-
-def _put_values(
-    conn: Connection, table: sa.Table, version_id: int, values: Mapping[str, Any]
-) -> None:
-    if not values:
-        return
-    conn.execute(
-        sa.delete(table).where(table.c.version_id == version_id, table.c.key.in_(list(values)))
-    )
-    conn.execute(
-        sa.insert(table),
-        [{"version_id": version_id, "key": k, "value": v} for k, v in values.items()],
-    )
-
-
-def _move_alias(
-    conn: Connection, model: Row[Any], alias: str, version: int, actor: str, now: datetime
-) -> AliasMove:
-    where = (t.aliases.c.model_id == model.id, t.aliases.c.name == alias)
-    current = conn.execute(sa.select(t.aliases.c.version).where(*where)).scalar()
-    values = {"version": version, "updated_at": now, "updated_by": actor}
-    if current is None:
-        conn.execute(sa.insert(t.aliases).values(model_id=model.id, name=alias, **values))
-    elif current != version:
-        conn.execute(sa.update(t.aliases).where(*where).values(**values))
-    else:  # already there: nothing moved, nothing to record
-        return AliasMove(
-            name=model.name,
-            alias=alias,
-            from_version=version,
-            to_version=version,
-            actor=actor,
-            at=now,
-        )
-    return _record_move(conn, model, alias, current, version, actor, now)
-
-
-def _record_move(
-    conn: Connection,
-    model: Row[Any],
-    alias: str,
-    from_version: int | None,
-    to_version: int | None,
-    actor: str,
-    now: datetime,
-) -> AliasMove:
-    conn.execute(
-        sa.insert(t.alias_events).values(
-            model_id=model.id,
-            alias=alias,
-            from_version=from_version,
-            to_version=to_version,
-            actor=actor,
-            at=now,
-        )
-    )
-    return AliasMove(
-        name=model.name,
-        alias=alias,
-        from_version=from_version,
-        to_version=to_version,
-        actor=actor,
-        at=now,
-    )
 
 
 def _aliased(name: str, version: int, pointing: list[str]) -> Conflict:
