@@ -53,3 +53,20 @@ class Scaler(Runtime):
 
 def broken() -> Runtime:
     raise RuntimeError("weights file is corrupt")
+
+
+TABLE = Signature.for_table(
+    ["amount", "count"],
+    [TensorSpec(name="score", datatype="FP64", shape=(-1,))],
+    datatype="FP64",
+)
+
+
+class Table(Scaler):
+    """A tabular model: score = amount * count."""
+
+    def signature(self) -> Signature:
+        return TABLE
+
+    def predict(self, inputs: Batch) -> dict[str, Array]:
+        return {"score": inputs["amount"] * inputs["count"]}

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from modelport.errors import InvalidInput, ModelportError, NotFound, Unavailable
+from modelport.protocol.signature import Signature
 from modelport.registry.refs import ModelRef, check_model_name, parse_ref
 from modelport.serving.batcher import Arrivals
 from modelport.serving.served import ModelOptions, ServedModel
@@ -219,14 +220,29 @@ class ModelManager:
 
     # -- the repository extension ------------------------------------------------------------
 
+    async def names(self) -> list[str]:
+        """Every model name this server can answer for."""
+        if self._scoped:
+            return sorted(self._slots)
+        return sorted(set(await asyncio.to_thread(self._source.names)) | set(self._slots))
+
+    async def signature(self, name: str) -> Signature | None:
+        """The signature of the version serving ``name``, without loading it if possible."""
+        slot = self._slots.get(name)
+        if slot is not None and slot.current is not None:
+            return slot.current.signature
+        try:
+            resolved = await asyncio.to_thread(
+                self._source.resolve, slot.ref if slot else ModelRef(name)
+            )
+        except ModelportError:
+            return None
+        return resolved.signature
+
     async def index(self) -> list[ModelStatus]:
         """Every servable model (and loaded pinned version) with its state."""
-        if self._scoped:
-            names = sorted(self._slots)
-        else:
-            names = sorted(set(await asyncio.to_thread(self._source.names)) | set(self._slots))
         out: list[ModelStatus] = []
-        for name in names:
+        for name in await self.names():
             slot = self._slots.get(name)
             out.append(_status(name, slot) if slot else _status(name, None))
             out += [_status(n, s) for (n, _), s in self._pinned.items() if n == name and s.current]

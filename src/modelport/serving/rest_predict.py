@@ -1,0 +1,71 @@
+"""The friendly route: ``POST /v1/models/{name}:predict`` with ``{"instances": [...]}``.
+
+For people who do not think in tensors: rows are objects keyed by input name, or lists in
+signature order (or, for a model with one multi-dimensional input, that input's values), and
+the answer is ``{"predictions": [...]}``: one value per row for a one-output model, else one
+object per row keyed by output name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import orjson
+
+from modelport.errors import InvalidInput
+from modelport.protocol.datatypes import numpy_dtype
+from modelport.protocol.signature import Signature
+from modelport.protocol.table_codec import frame_to_inputs, outputs_to_rows, records_to_frame
+from modelport.protocol.types import InferenceRequest, InferenceResponse, Tensor
+from modelport.serving.dataplane import DataPlane
+
+__all__ = ["predict_rows", "rows_to_request"]
+
+_EXAMPLE = '{"instances": [{"amount": 12.5, "country": "FR"}]}'
+
+
+async def predict_rows(plane: DataPlane, name: str, body: bytes) -> bytes:
+    """Answer one friendly predict call with the JSON body to send back."""
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}; send {_EXAMPLE}") from None
+    instances = doc.get("instances") if type(doc) is dict else None
+    if type(instances) is not list or not instances:
+        raise InvalidInput(f"send a JSON object with a non-empty 'instances' list, e.g. {_EXAMPLE}")
+    served = await plane.model(name)
+    request = rows_to_request(served.signature, instances)
+    response = await plane.infer(name, served.version, request)
+    return orjson.dumps(
+        {
+            "model_name": response.model_name,
+            "model_version": response.model_version,
+            "predictions": _predictions(response),
+        }
+    )
+
+
+def rows_to_request(signature: Signature, rows: list[Any]) -> InferenceRequest:
+    """An inference request holding ``rows``, converted to the signature's datatypes."""
+    inputs = signature.inputs
+    if len(inputs) == 1 and len(inputs[0].shape) > 1 and all(type(r) is list for r in rows):
+        spec = inputs[0]
+        try:
+            data = np.asarray(rows, dtype=numpy_dtype(spec.datatype))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(
+                f"instances must be {spec.datatype} values of shape {list(spec.shape[1:])} "
+                f"each: {exc}"
+            ) from None
+        return InferenceRequest(inputs=[Tensor(name=spec.name, datatype=spec.datatype, data=data)])
+    arrays = frame_to_inputs(records_to_frame(rows, signature), signature)
+    return InferenceRequest(
+        inputs=[Tensor(name=s.name, datatype=s.datatype, data=arrays[s.name]) for s in inputs]
+    )
+
+
+def _predictions(response: InferenceResponse) -> list[Any]:
+    if len(response.outputs) == 1:
+        return [row["v"] for row in outputs_to_rows({"v": response.outputs[0].data})]
+    return outputs_to_rows({t.name: t.data for t in response.outputs})
