@@ -1,0 +1,285 @@
+"""``modelport models``: register, list, show, alias and delete model versions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from modelport.cli.common import (
+    JSON_OPTION,
+    current_actor,
+    open_registry,
+    parse_metrics,
+    parse_pairs,
+)
+from modelport.cli.output import console, print_fields, print_json, print_table
+from modelport.errors import InvalidInput
+from modelport.protocol.signature import Signature
+from modelport.registry import VersionInfo, parse_ref
+from modelport.registry.intake import Registration, register_artifact
+
+app = typer.Typer(
+    help="Register models and manage their versions and aliases.", no_args_is_help=True
+)
+
+
+@app.command()
+def register(
+    artifact: Path = typer.Argument(
+        ..., help="Model file or folder (xgboost .json, .skops, .onnx, ...)."
+    ),
+    name: str = typer.Option(
+        ..., "--name", "-n", help="Model name; versions are numbered per name."
+    ),
+    flavor: str | None = typer.Option(
+        None, help="Framework, when it cannot be detected from the file."
+    ),
+    metric: list[str] = typer.Option(
+        [], "--metric", help="KEY=NUMBER, repeatable (e.g. auc=0.97)."
+    ),
+    param: list[str] = typer.Option(
+        [], "--param", help="KEY=VALUE training parameter, repeatable."
+    ),
+    tag: list[str] = typer.Option([], "--tag", help="KEY=VALUE tag, repeatable."),
+    train_data: Path | None = typer.Option(
+        None, help="Training table (CSV/Parquet/JSONL): recorded in lineage, sampled as reference."
+    ),
+    alias: str | None = typer.Option(None, help="Point this alias at the new version."),
+    card: Path | None = typer.Option(None, help="Markdown model card file."),
+    description: str | None = typer.Option(None, help="Model description (first registration)."),
+    parent: int | None = typer.Option(
+        None, "--parent-version", help="Version this one derives from."
+    ),
+    signature: Path | None = typer.Option(None, help="JSON signature file, overriding inference."),
+    trust_pickle: bool = typer.Option(
+        False,
+        help="Allow a pickle/joblib artifact (loading it runs arbitrary code: trusted files only).",
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Register a model file as the next version of NAME."""
+    sig = Signature.from_dict(_read_json(signature)) if signature else None
+    reg = Registration(
+        name=name,
+        artifact=artifact,
+        registered_by=current_actor(),
+        flavor=flavor,
+        signature=sig,
+        trust_pickle=trust_pickle,
+        train_data=train_data,
+        metrics=parse_metrics(metric),
+        params=parse_pairs("--param", param),
+        tags=parse_pairs("--tag", tag),
+        alias=alias,
+        card=_read_text(card) if card else None,
+        description=description,
+        parent_version=parent,
+    )
+    with open_registry() as registry:
+        info = register_artifact(registry, reg)
+    if json_out:
+        print_json(info.to_dict())
+        return
+    aliases = f" (aliases: {', '.join(info.aliases)})" if info.aliases else ""
+    console.print(
+        f"registered [bold]{info.ref}[/] ({info.flavor}, "
+        f"sha256 {info.artifact_sha256[:12]}){aliases}"
+    )
+
+
+@app.command("import-mlflow")
+def import_mlflow(
+    model_dir: Path = typer.Argument(
+        ..., help="An MLflow model directory (holding an MLmodel file)."
+    ),
+    name: str = typer.Option(..., "--name", "-n", help="Model name to register under."),
+    alias: str | None = typer.Option(None, help="Point this alias at the new version."),
+    trust_pickle: bool = typer.Option(
+        False, help="Allow the pickle files MLflow writes for sklearn models (runs code on load)."
+    ),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Register an MLflow model (flavors sklearn, xgboost, lightgbm, onnx) with its signature."""
+    from modelport.runtimes.mlflow_model import read_mlflow_model
+
+    mlflow_model = read_mlflow_model(model_dir)
+    reg = Registration(
+        name=name,
+        artifact=mlflow_model.artifact_path,
+        registered_by=current_actor(),
+        flavor=mlflow_model.flavor,
+        signature=mlflow_model.signature,
+        trust_pickle=trust_pickle,
+        alias=alias,
+        tags={"source": "mlflow", "mlflow.model_dir": str(model_dir.resolve())},
+    )
+    with open_registry() as registry:
+        info = register_artifact(registry, reg)
+    if json_out:
+        print_json(info.to_dict())
+        return
+    console.print(f"imported MLflow model as [bold]{info.ref}[/] ({info.flavor})")
+
+
+@app.command("list")
+def list_models(json_out: bool = JSON_OPTION) -> None:
+    """List registered models with their latest version and aliases."""
+    with open_registry() as registry:
+        models = registry.list_models()
+    if json_out:
+        print_json(
+            [
+                {
+                    "name": m.name,
+                    "description": m.description,
+                    "latest_version": m.latest_version,
+                    "versions": m.version_count,
+                    "aliases": dict(m.aliases),
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in models
+            ]
+        )
+        return
+    print_table(
+        ["model", "latest", "versions", "aliases", "created"],
+        [
+            (
+                m.name,
+                m.latest_version,
+                m.version_count,
+                ", ".join(f"{a}→{v}" for a, v in sorted(m.aliases.items())) or None,
+                m.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for m in models
+        ],
+        title=None
+        if models
+        else "no models registered yet: modelport models register FILE --name NAME",
+    )
+
+
+@app.command()
+def versions(
+    name: str = typer.Argument(..., help="Model name."), json_out: bool = JSON_OPTION
+) -> None:
+    """List the versions of a model."""
+    with open_registry() as registry:
+        infos = registry.list_versions(name)
+    if json_out:
+        print_json([i.to_dict() for i in infos])
+        return
+    print_table(
+        ["version", "flavor", "aliases", "metrics", "registered by", "created"],
+        [
+            (
+                i.version,
+                i.flavor,
+                list(i.aliases) or None,
+                ", ".join(f"{k}={v:.4g}" for k, v in sorted(i.metrics.items())) or None,
+                i.registered_by,
+                i.created_at.strftime("%Y-%m-%d %H:%M"),
+            )
+            for i in infos
+        ],
+        title=f"{name}: {len(infos)} version(s)",
+    )
+
+
+@app.command()
+def show(
+    ref: str = typer.Argument(..., help="name, name@alias or name:version (plain name = latest)."),
+    json_out: bool = JSON_OPTION,
+) -> None:
+    """Show one version: aliases, signature, lineage, metrics, params, tags and card."""
+    with open_registry() as registry:
+        info = registry.resolve(ref)
+    if json_out:
+        print_json(info.to_dict())
+        return
+    _show_version(info)
+
+
+@app.command()
+def alias(
+    name: str = typer.Argument(..., help="Model name."),
+    alias_name: str = typer.Argument(..., metavar="ALIAS", help="Alias, e.g. production."),
+    version: int = typer.Argument(..., help="Version the alias should point at."),
+) -> None:
+    """Point ALIAS of model NAME at VERSION (atomic; recorded in the alias history)."""
+    with open_registry() as registry:
+        move = registry.set_alias(name, alias_name, version, actor=current_actor())
+    before = f"{move.from_version} → " if move.from_version is not None else ""
+    console.print(f"{name}@{alias_name}: {before}{move.to_version}")
+
+
+@app.command()
+def delete(
+    ref: str = typer.Argument(..., help="name:version of the version to delete."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+) -> None:
+    """Delete one version (refused while an alias points at it)."""
+    parsed = parse_ref(ref)
+    if parsed.version is None:
+        raise InvalidInput(f"give an exact version to delete, e.g. {parsed.name}:3 (got {ref!r})")
+    if not yes:
+        typer.confirm(f"delete {parsed.name}:{parsed.version}?", abort=True)
+    with open_registry() as registry:
+        registry.delete_version(parsed.name, parsed.version)
+    console.print(f"deleted {parsed.name}:{parsed.version}")
+
+
+def _show_version(info: VersionInfo) -> None:
+    lin = info.lineage
+    print_fields(
+        [
+            ("version", info.ref),
+            ("aliases", list(info.aliases) or None),
+            ("flavor", info.flavor),
+            ("artifact", f"{info.artifact_uri} ({info.artifact_size:,} bytes)"),
+            ("sha256", info.artifact_sha256),
+            ("registered", f"{info.created_at:%Y-%m-%d %H:%M:%S} by {info.registered_by}"),
+            ("trust pickle", "yes" if info.trust_pickle else "no"),
+            ("training data", lin.training_data_uri),
+            ("data sha256", lin.training_data_sha256),
+            ("code revision", lin.code_revision),
+            ("parent version", lin.parent_version),
+            ("reference data", lin.reference_uri),
+            ("metrics", ", ".join(f"{k}={v:.6g}" for k, v in sorted(info.metrics.items())) or None),
+            ("params", ", ".join(f"{k}={v}" for k, v in sorted(info.params.items())) or None),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info.tags.items())) or None),
+        ],
+        title=info.ref,
+    )
+    sig = info.signature
+    print_table(
+        ["", "name", "datatype", "shape"],
+        [("input", s.name, s.datatype, str(list(s.shape))) for s in sig.inputs]
+        + [("output", s.name, s.datatype, str(list(s.shape))) for s in sig.outputs],
+        title="signature",
+    )
+    if info.card:
+        from rich.markdown import Markdown
+
+        console.rule("model card")
+        console.print(Markdown(info.card))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _read_json(path: Path) -> dict[str, object]:
+    import orjson
+
+    try:
+        data = orjson.loads(_read_text(path))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path} must hold a JSON object with 'inputs' and 'outputs'")
+    return data

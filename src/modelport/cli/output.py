@@ -1,0 +1,62 @@
+"""Printing for the CLI: Rich tables for people, JSON for scripts, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on stdout (numpy values and datetimes are serialised)."""
+    sys.stdout.write(
+        orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS).decode()
+        + "\n"
+    )
+
+
+def print_json_lines(rows: Iterable[Any]) -> None:
+    for row in rows:
+        sys.stdout.write(orjson.dumps(row, option=orjson.OPT_SERIALIZE_NUMPY).decode() + "\n")
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
+) -> None:
+    table = Table(title=title, header_style="bold")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(_cell(v) for v in row))
+    console.print(table)
+
+
+def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
+    """A two-column key/value table."""
+    table = Table(title=title, show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in fields:
+        table.add_row(key, _cell(value))
+    console.print(table)
+
+
+def print_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value)
+    return str(value)

@@ -1,0 +1,32 @@
+"""Turn a registered version into a loaded, ready runtime (hash-checked on every load)."""
+
+from __future__ import annotations
+
+from modelport.errors import ModelportError, UnsupportedArtifact
+from modelport.registry.records import VersionInfo
+from modelport.registry.service import Registry
+from modelport.runtimes.base import LoadOptions, Runtime
+from modelport.runtimes.catalog import create_runtime
+
+
+def load_version(registry: Registry, info: VersionInfo) -> Runtime:
+    """Fetch (and verify) the artifact of ``info`` and load it with the runtime of its flavor."""
+    path = registry.fetch_artifact(info)
+    options = LoadOptions(trust_pickle=info.trust_pickle, signature=info.signature)
+    runtime = create_runtime(info.flavor, options)
+    try:
+        runtime.load(path)
+    except ModelportError:
+        raise
+    except Exception as exc:
+        raise UnsupportedArtifact(
+            f"model {info.ref} ({info.flavor}) failed to load from {info.artifact_uri}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return runtime
+
+
+def load_ref(registry: Registry, ref: str) -> tuple[VersionInfo, Runtime]:
+    """Resolve ``name``, ``name@alias`` or ``name:version`` and load it."""
+    info = registry.resolve(ref)
+    return info, load_version(registry, info)
