@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from modelport.errors import Unavailable
 from modelport.protocol.signature import Signature
 
 Array = np.ndarray[Any, Any]
@@ -60,3 +61,8 @@ class Runtime(ABC):
 
     def unload(self) -> None:  # noqa: B027 - optional hook
         """Release memory held by the model."""
+
+
+def not_loaded(runtime: Runtime) -> Unavailable:
+    """The error for using a runtime before ``load`` (or after ``unload``)."""
+    return Unavailable(f"the {runtime.flavor} model is not loaded; call load() first")
