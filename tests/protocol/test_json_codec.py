@@ -227,6 +227,13 @@ def test_many_inputs_of_mixed_shapes_and_types_keep_their_own_values() -> None:
     assert e.data.shape == (0, 3)
 
 
+def test_scalar_inputs_stay_zero_dimensional_arrays() -> None:
+    body = _body(*(_input(f"s{i}", np.zeros(()), "FP32", data=[i]) for i in range(3)))
+    inputs = decode_request(body).inputs
+    assert all(isinstance(t.data, np.ndarray) and t.data.shape == () for t in inputs)
+    assert [float(t.data) for t in inputs] == [0.0, 1.0, 2.0]
+
+
 def test_single_row_inputs_are_independent_arrays_of_their_shape() -> None:
     body = _body(*(_input(f"f{i}", np.zeros(1), "FP64", data=[float(i)]) for i in range(30)))
     inputs = decode_request(body).inputs

@@ -93,7 +93,10 @@ def decode_request(body: bytes, *, header_length: int | None = None) -> Inferenc
     try:
         doc = orjson.loads(view[: binary.start] if header_length is not None else view)
     except orjson.JSONDecodeError as exc:
-        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+        hint = ""
+        if header_length is None and "after document" in str(exc):
+            hint = f"; if binary tensor data follows the JSON, send {HEADER_LENGTH}"
+        raise InvalidInput(f"request body is not valid JSON: {exc}{hint}") from None
     if type(doc) is not dict:
         raise InvalidInput(
             f"request body must be a JSON object with an 'inputs' list, got {_show(doc)}"
@@ -205,8 +208,8 @@ class _Group:
             for tensor, flat, _ in self.members:  # slow path: find the input to blame
                 _check_elements(tensor.name, datatype, flat)
         arr = np.array(values, dtype=DATATYPE_TO_NUMPY[datatype])
-        if self.same_shape:  # e.g. one [1] input per feature: one view per row, made in C
-            shape = self.members[0][2]
+        shape = self.members[0][2]
+        if self.same_shape and shape:  # e.g. one [1] input per feature: views made in C
             for (tensor, _, _), piece in zip(
                 self.members, arr.reshape((len(self.members), *shape)), strict=True
             ):

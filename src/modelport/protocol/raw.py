@@ -26,6 +26,9 @@ RAW_DTYPE: dict[str, np.dtype[Any]] = {
     name: dt.newbyteorder("<") for name, dt in DATATYPE_TO_NUMPY.items() if name != "BYTES"
 }
 
+#: The most elements a shape may describe (numpy's limit, with room for 16-byte elements).
+MAX_ELEMENTS = 2**59
+
 _LENGTH = struct.Struct("<I")
 _NATIVE_LITTLE = sys.byteorder == "little"
 
@@ -60,6 +63,8 @@ def check_shape(name: str, shape: object) -> tuple[int, ...]:
                 f"input {name!r}: every dimension of 'shape' must be an integer >= 0, "
                 f"got {list(shape)!r}"
             )
+    if math.prod(d for d in shape if d) > MAX_ELEMENTS:  # numpy refuses even if a dim is 0
+        raise InvalidInput(f"input {name!r}: shape {list(shape)} has too many elements")
     return tuple(shape)
 
 
