@@ -1,0 +1,1 @@
+"""Generated from ../grpc_service.proto by scripts/gen_grpc.sh. Do not edit; regenerate."""
