@@ -35,36 +35,38 @@ _NATIVE_LITTLE = sys.byteorder == "little"
 Buffer = bytes | bytearray | memoryview
 
 
-def check_datatype(name: str, datatype: object) -> str:
+def check_datatype(name: str, datatype: object, *, kind: str = "input") -> str:
     """The datatype if it is a known OIP datatype, else InvalidInput listing the valid ones."""
     if type(datatype) is str and datatype in DATATYPES:
         return datatype
     raise InvalidInput(
-        f"input {name!r}: unknown datatype {datatype!r}; "
+        f"{kind} {name!r}: unknown datatype {datatype!r}; "
         f"expected one of {', '.join(sorted(DATATYPES))}"
     )
 
 
-def check_shape(name: str, shape: object) -> tuple[int, ...]:
-    """A concrete shape as a tuple: a list of at most MAX_DIMS integers, each >= 0."""
+def check_shape(name: str, shape: object, *, kind: str = "input") -> tuple[int, ...]:
+    """A concrete shape as a tuple: a list of at most MAX_DIMS integers, each >= 0.
+
+    ``kind`` ("input", "output") names the tensor's role in error messages."""
     if type(shape) is list and len(shape) == 1 and type(shape[0]) is int and shape[0] >= 0:
         return (shape[0],)  # the common case, checked fast
     if not isinstance(shape, Sequence) or isinstance(shape, str | bytes):
         raise InvalidInput(
-            f"input {name!r}: 'shape' must be a list of non-negative integers, got {shape!r}"
+            f"{kind} {name!r}: 'shape' must be a list of non-negative integers, got {shape!r}"
         )
     if len(shape) > MAX_DIMS:
         raise InvalidInput(
-            f"input {name!r}: shape has {len(shape)} dimensions; at most {MAX_DIMS} are supported"
+            f"{kind} {name!r}: shape has {len(shape)} dimensions; at most {MAX_DIMS} are supported"
         )
     for dim in shape:
         if type(dim) is not int or dim < 0:
             raise InvalidInput(
-                f"input {name!r}: every dimension of 'shape' must be an integer >= 0, "
+                f"{kind} {name!r}: every dimension of 'shape' must be an integer >= 0, "
                 f"got {list(shape)!r}"
             )
     if math.prod(d for d in shape if d) > MAX_ELEMENTS:  # numpy refuses even if a dim is 0
-        raise InvalidInput(f"input {name!r}: shape {list(shape)} has too many elements")
+        raise InvalidInput(f"{kind} {name!r}: shape {list(shape)} has too many elements")
     return tuple(shape)
 
 
@@ -73,17 +75,17 @@ def element_count(shape: tuple[int, ...]) -> int:
 
 
 def array_from_raw(
-    name: str, datatype: str, shape: tuple[int, ...], raw: Buffer
+    name: str, datatype: str, shape: tuple[int, ...], raw: Buffer, *, kind: str = "input"
 ) -> np.ndarray[Any, Any]:
     """Decode one tensor's raw bytes; sizes that disagree with the shape are InvalidInput."""
     count = element_count(shape)
     if datatype == "BYTES":
-        return _unpack_bytes(name, shape, count, raw)
+        return _unpack_bytes(name, shape, count, raw, kind)
     dtype = RAW_DTYPE[datatype]
     expected = count * dtype.itemsize
     if len(raw) != expected:
         raise InvalidInput(
-            f"input {name!r}: {datatype} tensor of shape {list(shape)} needs {expected} bytes "
+            f"{kind} {name!r}: {datatype} tensor of shape {list(shape)} needs {expected} bytes "
             f"of binary data, got {len(raw)}"
         )
     if datatype == "BOOL":
@@ -96,7 +98,7 @@ def array_from_raw(
 
 
 def _unpack_bytes(
-    name: str, shape: tuple[int, ...], count: int, raw: Buffer
+    name: str, shape: tuple[int, ...], count: int, raw: Buffer, kind: str
 ) -> np.ndarray[Any, Any]:
     view = memoryview(raw).cast("B") if not isinstance(raw, bytes) else raw
     size = len(view)
@@ -105,26 +107,26 @@ def _unpack_bytes(
     while offset < size:
         if len(items) == count:
             raise InvalidInput(
-                f"input {name!r}: BYTES tensor of shape {list(shape)} holds {count} elements "
+                f"{kind} {name!r}: BYTES tensor of shape {list(shape)} holds {count} elements "
                 f"but its binary data has more"
             )
         if offset + 4 > size:
             raise InvalidInput(
-                f"input {name!r}: BYTES binary data ends inside an element's 4-byte length prefix "
+                f"{kind} {name!r}: BYTES binary data ends inside an element's 4-byte length prefix "
                 f"(element {len(items)}, at byte {offset})"
             )
         (length,) = _LENGTH.unpack_from(view, offset)
         offset += 4
         if offset + length > size:
             raise InvalidInput(
-                f"input {name!r}: BYTES element {len(items)} declares {length} bytes but only "
+                f"{kind} {name!r}: BYTES element {len(items)} declares {length} bytes but only "
                 f"{size - offset} remain"
             )
         items.append(bytes(view[offset : offset + length]))
         offset += length
     if len(items) != count:
         raise InvalidInput(
-            f"input {name!r}: BYTES tensor of shape {list(shape)} holds {count} elements "
+            f"{kind} {name!r}: BYTES tensor of shape {list(shape)} holds {count} elements "
             f"but its binary data has {len(items)}"
         )
     return object_array(items).reshape(shape)
