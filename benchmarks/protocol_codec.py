@@ -1,7 +1,9 @@
 """Micro-benchmark of the REST codec on the hot path: a 30-feature, single-row tabular request.
 
 Run: .venv/bin/python benchmarks/protocol_codec.py [--repeat N]
-Prints microseconds per request for decode_request and encode_response (JSON and binary).
+Prints microseconds per request for the REST codec (decode_request, encode_response in JSON
+and binary) and the gRPC codec (request_from_grpc on raw contents, as tritonclient sends them,
+and response_to_grpc).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import orjson
 
+from modelport.protocol.grpc_codec import request_from_grpc, request_to_grpc, response_to_grpc
 from modelport.protocol.json_codec import decode_request, encode_response
 from modelport.protocol.types import InferenceResponse, Tensor
 
@@ -53,6 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     body = _request_body()
     response = _response()
+    grpc_request = request_to_grpc(decode_request(body), model_name="fraud")
     rows = [
         ("decode_request (30 FP32 inputs, JSON)", lambda: decode_request(body)),
         ("encode_response (2 outputs, JSON)", lambda: encode_response(response)),
@@ -60,6 +64,8 @@ def main() -> None:
             "encode_response (2 outputs, binary)",
             lambda: encode_response(response, binary_outputs=True),
         ),
+        ("request_from_grpc (30 FP32 inputs, raw)", lambda: request_from_grpc(grpc_request)),
+        ("response_to_grpc (2 outputs, raw)", lambda: response_to_grpc(response)),
     ]
     print(f"request body: {len(body)} bytes")
     for label, fn in rows:

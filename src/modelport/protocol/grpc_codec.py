@@ -126,6 +126,7 @@ def response_from_grpc(msg: Any) -> InferenceResponse:
 
 
 def _tensors_from_grpc(tensors: Sequence[Any], raw: Sequence[bytes], kind: str) -> list[Tensor]:
+    raw = list(raw)  # one copy out of the message, not one per access
     if raw and len(raw) != len(tensors):
         raise InvalidInput(
             f"message has {len(tensors)} {kind}s but {len(raw)} raw_{kind}_contents entries; "
@@ -135,7 +136,7 @@ def _tensors_from_grpc(tensors: Sequence[Any], raw: Sequence[bytes], kind: str) 
     for index, tensor in enumerate(tensors):
         name = _name(tensor.name, index, f"{kind}s")
         datatype = check_datatype(name, tensor.datatype, kind=kind)
-        shape = check_shape(name, list(tensor.shape), kind=kind)
+        shape = check_shape(name, tensor.shape[:], kind=kind)
         if raw:
             if tensor.HasField("contents") and tensor.contents.ListFields():
                 raise InvalidInput(
@@ -145,9 +146,10 @@ def _tensors_from_grpc(tensors: Sequence[Any], raw: Sequence[bytes], kind: str) 
             data = array_from_raw(name, datatype, shape, raw[index], kind=kind)
         else:
             data = _from_contents(name, datatype, shape, tensor.contents, kind)
-        params = parameters_from_grpc(tensor.parameters)
+        params = parameters_from_grpc(tensor.parameters) if tensor.parameters else {}
         out.append(Tensor(name=name, datatype=datatype, data=data, parameters=params))
-    _unique([t.name for t in out], kind)
+    if len(out) > 1:
+        _unique([t.name for t in out], kind)
     return out
 
 

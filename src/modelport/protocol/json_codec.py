@@ -2,7 +2,11 @@
 
 Request decoding trusts nothing: every malformed body raises ``InvalidInput`` naming the input,
 what was expected and what came, and nothing else ever escapes. Numeric ``data`` is converted
-by numpy after a cheap type check, so the common small request pays no per-element Python work.
+by numpy after a cheap type check, all inputs of one datatype in one call, so the common
+one-feature-per-input request pays almost no per-element Python work. ``data`` may be flat or
+nested (row-major, no deeper than the shape's rank); only its element count must match the
+shape. Types are strict: numbers for FP*, integers in range for (U)INT*, true/false for BOOL,
+strings for BYTES. Binary inputs are zero-copy, read-only views on the request body.
 
 BYTES elements travel in JSON as strings; decoded, they are ``bytes`` in an object array. An
 output element that is not valid UTF-8 is written with Python's ``backslashreplace`` escapes

@@ -94,7 +94,7 @@ def array_from_raw(
     arr = np.frombuffer(raw, dtype=dtype)
     if not _NATIVE_LITTLE:
         arr = arr.astype(dtype.newbyteorder("="))
-    return arr.reshape(shape)
+    return arr if len(shape) == 1 else arr.reshape(shape)
 
 
 def _unpack_bytes(
