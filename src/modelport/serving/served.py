@@ -47,9 +47,11 @@ class ServedModel:
         self.runtime = runtime
         self.signature = signature
         self.plan = SignaturePlan(name, signature)
+        policy = options.batch
+        if not self.plan.batchable:  # the model fixes its first dimension: one request a call
+            policy = BatchPolicy(max_size=1, max_delay_ms=0)
         self.batcher = Batcher(
-            runtime.predict, options.batch, name=f"model {name!r} version {version}",
-            arrivals=arrivals,
+            runtime.predict, policy, name=f"model {name!r} version {version}", arrivals=arrivals
         )
         self.cache = PredictionCache(options.cache) if options.cache else None
 
@@ -60,12 +62,12 @@ class ServedModel:
         """Through the cache (when on) and the batcher."""
         cache = self.cache
         if cache is None:
-            return await self.batcher.submit(inputs)
+            return await self.batcher.submit(inputs, layout=self.plan.layout)
         key = cache.key(self.version, inputs)
         found = cache.get(key)
         if found is not None:
             return found
-        outputs = await self.batcher.submit(inputs)
+        outputs = await self.batcher.submit(inputs, layout=self.plan.layout)
         cache.put(key, outputs)
         return outputs
 

@@ -16,13 +16,15 @@ from modelport.runtimes.base import Array
 __all__ = ["SignaturePlan"]
 
 # name -> (datatype, declared shape, rank, ((axis, size), ...) for every fixed axis)
-_Spec = tuple[str, tuple[int, ...], int, tuple[tuple[int, int], ...]]
+_Spec = tuple[str, tuple[int, ...], int, tuple[tuple[int, int], ...] | None]
 
 
 class SignaturePlan:
     """Validates requests against one model version's signature and picks its outputs."""
 
-    __slots__ = ("_inputs", "_model", "_order", "_out_order", "_outputs", "open")
+    __slots__ = (
+        "_inputs", "_model", "_order", "_out_order", "_outputs", "batchable", "layout", "open"
+    )
 
     def __init__(self, model: str, signature: Signature) -> None:
         self._model = model
@@ -31,7 +33,7 @@ class SignaturePlan:
                 s.datatype,
                 s.shape,
                 len(s.shape),
-                tuple((axis, size) for axis, size in enumerate(s.shape) if size >= 0),
+                tuple((axis, size) for axis, size in enumerate(s.shape) if size >= 0) or None,
             )
             for s in signature.inputs
         }
@@ -40,6 +42,12 @@ class SignaturePlan:
         self._out_order = tuple(s.name for s in signature.outputs)
         self.open = not signature.inputs
         """True when the signature names no inputs: every request is passed through."""
+        self.batchable = all(s.shape and s.shape[0] == -1 for s in signature.inputs)
+        """False when an input fixes its first dimension (or is a scalar): no merging then."""
+        fixed = all(d >= 0 for s in signature.inputs for d in s.shape[1:])
+        self.layout: str | None = f"{model}:fixed" if fixed and not self.open else None
+        """One batching layout key for every valid request, when the signature fixes every
+        non-batch dimension (validated requests then always merge); else None."""
 
     def inputs(self, request: InferenceRequest) -> dict[str, Array]:
         """The request's arrays by name, in signature order, or InvalidInput saying why not."""
@@ -66,7 +74,9 @@ class SignaturePlan:
                 )
             arr = tensor.data
             got = arr.shape
-            if len(got) != rank or any(got[axis] != size for axis, size in fixed):
+            if len(got) != rank or (
+                fixed is not None and any(got[axis] != size for axis, size in fixed)
+            ):
                 raise InvalidInput(
                     f"model {self._model!r} input {name!r} takes shape {_show(shape)} "
                     f"(-1 is any size), got {list(got)}"

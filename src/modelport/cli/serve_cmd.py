@@ -1,0 +1,79 @@
+"""``modelport serve``: the online server. Options are parsed here; everything else lives in
+:mod:`modelport.serving`."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import typer
+
+from modelport.config import load_settings
+from modelport.serving.options import ServeConfig
+from modelport.serving.registry_source import RegistrySource
+from modelport.serving.workers import serve as run_server
+
+
+def serve(
+    refs: list[str] = typer.Argument(
+        None,
+        help="Models to serve: fraud, fraud@production (follows the alias), fraud:3. "
+        "None serves every registered model at its latest version.",
+        show_default=False,
+    ),
+    host: str = typer.Option(None, help="Address to bind [default: MODELPORT_HOST or 127.0.0.1]."),
+    port: int = typer.Option(None, help="REST port [default: MODELPORT_PORT or 8080]."),
+    grpc_port: int = typer.Option(None, help="gRPC port [default: MODELPORT_GRPC_PORT or 8081]."),
+    no_grpc: bool = typer.Option(False, "--no-grpc", help="Serve REST only."),
+    workers: int = typer.Option(
+        None, "--workers", "-w", help="Worker processes sharing the ports [default: cores]."
+    ),
+    preload: bool = typer.Option(False, help="Load every listed model at start, not on first use."),
+    max_loaded_models: int = typer.Option(
+        None, help="Unload least-recently-used models beyond this many [default: 16]."
+    ),
+    max_batch_size: int = typer.Option(
+        None, help="Rows per batched predict call; 1 disables batching [default: 64]."
+    ),
+    max_delay_ms: float = typer.Option(
+        None, help="Longest wait for a batch to fill while requests are arriving [default: 2]."
+    ),
+    cache_size: int = typer.Option(
+        0, help="Answers kept per model for repeated inputs; 0 turns the cache off."
+    ),
+    cache_ttl: float = typer.Option(60.0, help="Seconds a cached answer stays valid."),
+    max_body_bytes: int = typer.Option(
+        None, help="Larger request bodies get 413 [default: 64 MiB]."
+    ),
+    poll_interval: float = typer.Option(
+        1.5, help="Seconds between alias checks (hot swap); 0 turns hot swapping off."
+    ),
+    drain_timeout: float = typer.Option(
+        30.0, help="On SIGTERM, seconds in-flight requests get to finish."
+    ),
+    config: Path = typer.Option(
+        None, "--config", "-c", help="YAML settings file (registry, server, batching)."
+    ),
+) -> None:
+    """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
+    settings = load_settings(config)
+    serve_config = ServeConfig.from_settings(
+        settings,
+        tuple(refs or ()),
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        grpc=not no_grpc,
+        workers=workers,
+        max_body_bytes=max_body_bytes,
+        max_loaded_models=max_loaded_models,
+        max_batch_size=max_batch_size,
+        max_delay_ms=max_delay_ms,
+        cache_size=cache_size,
+        cache_ttl_s=cache_ttl,
+        preload=preload,
+        poll_interval_s=poll_interval,
+        drain_timeout_s=drain_timeout,
+    )
+    code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
+    raise typer.Exit(code)

@@ -1,0 +1,103 @@
+"""Everything one ``modelport serve`` needs, composed from the settings and the command line."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from modelport.config import Settings
+from modelport.errors import InvalidInput
+from modelport.serving.batcher import BatchPolicy
+from modelport.serving.cache import CachePolicy
+from modelport.serving.models import ManagerConfig
+from modelport.serving.rest import DEFAULT_MAX_BODY_BYTES
+from modelport.serving.served import ModelOptions
+
+__all__ = ["ServeConfig"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeConfig:
+    """The server: where it listens, how many processes, and which models it serves."""
+
+    host: str = "127.0.0.1"
+    """Address to bind."""
+
+    port: int = 8080
+    """REST port, shared by every worker."""
+
+    grpc_port: int | None = 8081
+    """gRPC port, shared by every worker through SO_REUSEPORT; None serves REST only."""
+
+    workers: int = 1
+    """Worker processes; each runs the REST and gRPC servers and its own model copies."""
+
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Requests with a larger body are refused with 413."""
+
+    preload: bool = False
+    """Load every listed model at start instead of on first use."""
+
+    drain_timeout_s: float = 30.0
+    """On SIGTERM, how long in-flight requests get to finish."""
+
+    models: ManagerConfig = field(default_factory=ManagerConfig)
+    """What to serve: references, batching, caching, LRU and alias polling."""
+
+    def __post_init__(self) -> None:
+        if type(self.workers) is not int or self.workers < 1:
+            raise InvalidInput(f"workers must be >= 1, got {self.workers!r}")
+        for label, port in (("port", self.port), ("grpc_port", self.grpc_port)):
+            if port is not None and not 0 <= port <= 65535:
+                raise InvalidInput(f"{label} must be between 0 and 65535, got {port}")
+        if self.grpc_port is not None and self.grpc_port == self.port and self.port != 0:
+            raise InvalidInput(
+                f"the REST and gRPC ports are both {self.port}; give --grpc-port another port"
+            )
+        if self.max_body_bytes < 1:
+            raise InvalidInput(f"max_body_bytes must be >= 1, got {self.max_body_bytes}")
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        refs: tuple[str, ...] = (),
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        grpc_port: int | None = None,
+        grpc: bool = True,
+        workers: int | None = None,
+        max_body_bytes: int | None = None,
+        max_loaded_models: int | None = None,
+        max_batch_size: int | None = None,
+        max_delay_ms: float | None = None,
+        cache_size: int = 0,
+        cache_ttl_s: float = 60.0,
+        preload: bool = False,
+        poll_interval_s: float = 1.5,
+        drain_timeout_s: float = 30.0,
+    ) -> ServeConfig:
+        """Settings (environment or YAML), overridden by every option that is not None."""
+        server = settings.server
+        batching = settings.batching
+        batch = BatchPolicy(
+            max_size=batching.max_batch_size if max_batch_size is None else max_batch_size,
+            max_delay_ms=batching.max_delay_ms if max_delay_ms is None else max_delay_ms,
+        )
+        cache = CachePolicy(max_entries=cache_size, ttl_s=cache_ttl_s) if cache_size else None
+        return cls(
+            host=host or server.host,
+            port=server.port if port is None else port,
+            grpc_port=None if not grpc else (server.grpc_port if grpc_port is None else grpc_port),
+            workers=workers or server.workers or os.cpu_count() or 1,
+            max_body_bytes=max_body_bytes or server.max_body_bytes,
+            preload=preload,
+            drain_timeout_s=drain_timeout_s,
+            models=ManagerConfig(
+                refs=tuple(refs),
+                max_loaded=max_loaded_models or server.max_loaded_models,
+                poll_interval_s=poll_interval_s,
+                options=ModelOptions(batch=batch, cache=cache),
+            ),
+        )

@@ -1,0 +1,46 @@
+"""Serve what the registry holds: references resolve through it, artifacts load hash-checked."""
+
+from __future__ import annotations
+
+import threading
+
+from modelport.config import RegistrySettings
+from modelport.registry import ModelRef, Registry, VersionInfo
+from modelport.registry.loader import load_version
+from modelport.runtimes.base import Runtime
+from modelport.serving.source import ResolvedVersion
+
+__all__ = ["RegistrySource"]
+
+
+class RegistrySource:
+    """A :class:`~modelport.serving.source.ModelSource` backed by a :class:`Registry`."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._infos: dict[tuple[str, str], VersionInfo] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, settings: RegistrySettings | None = None) -> RegistrySource:
+        """Open the registry named by ``settings`` (or the MODELPORT_* environment)."""
+        return cls(Registry.open(settings))
+
+    def names(self) -> list[str]:
+        return [m.name for m in self.registry.list_models()]
+
+    def resolve(self, ref: ModelRef) -> ResolvedVersion:
+        info = self.registry.resolve(ref)
+        version = str(info.version)
+        with self._lock:
+            self._infos[(info.name, version)] = info
+        return ResolvedVersion(
+            name=info.name, version=version, platform=info.flavor, signature=info.signature
+        )
+
+    def load(self, version: ResolvedVersion) -> Runtime:
+        with self._lock:
+            info = self._infos.get((version.name, version.version))
+        if info is None:
+            info = self.registry.resolve(ModelRef(version.name, version=int(version.version)))
+        return load_version(self.registry, info)

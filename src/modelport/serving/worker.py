@@ -1,0 +1,111 @@
+"""One worker: a data plane with uvicorn (uvloop + httptools) and the gRPC server on one loop.
+
+SIGTERM starts a drain: both servers stop taking new requests, in-flight ones finish (up to
+``drain_timeout_s``), queued batches are answered, then models are unloaded and it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Generator
+from typing import Any
+
+import uvicorn
+
+from modelport.serving.dataplane import DataPlane
+from modelport.serving.models import ModelManager
+from modelport.serving.options import ServeConfig
+from modelport.serving.rest import RestApp
+from modelport.serving.source import ModelSource
+
+__all__ = ["SourceFactory", "build_plane", "run_worker", "serve_worker"]
+
+log = logging.getLogger(__name__)
+
+SourceFactory = Callable[[], ModelSource]
+"""Builds the model source inside each worker (after fork: database connections are per process)."""
+
+
+def build_plane(config: ServeConfig, source: ModelSource) -> DataPlane:
+    return DataPlane(ModelManager(source, config.models))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: the worker decides when to drain."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+async def serve_worker(
+    config: ServeConfig,
+    source_factory: SourceFactory,
+    *,
+    rest_socket: socket.socket | None = None,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+) -> None:
+    """Serve until one of ``signals`` arrives, then drain and return."""
+    plane = build_plane(config, source_factory())
+    app = RestApp(plane, max_body_bytes=config.max_body_bytes)
+    await plane.start(preload=config.preload)
+    grpc_server: Any = None
+    if config.grpc_port is not None:
+        from modelport.serving.grpc_server import start_grpc_server
+
+        grpc_server = await start_grpc_server(plane, config.host, config.grpc_port)
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=config.host,
+            port=config.port,
+            http="httptools",
+            lifespan="off",
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=int(config.drain_timeout_s),
+            backlog=2048,
+        )
+    )
+    loop = asyncio.get_running_loop()
+    draining: list[asyncio.Task[None]] = []
+
+    def drain() -> None:
+        if server.should_exit:
+            return
+        log.info("draining: finishing in-flight requests")
+        server.should_exit = True
+        if grpc_server is not None:
+            draining.append(loop.create_task(grpc_server.stop(config.drain_timeout_s)))
+
+    for sig in signals:
+        loop.add_signal_handler(sig, drain)
+    try:
+        await server.serve(sockets=[rest_socket] if rest_socket is not None else None)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        if grpc_server is not None and not draining:
+            draining.append(loop.create_task(grpc_server.stop(config.drain_timeout_s)))
+        await asyncio.gather(*draining, return_exceptions=True)
+        await plane.stop()
+
+
+def run_worker(
+    config: ServeConfig,
+    source_factory: SourceFactory,
+    *,
+    rest_socket: socket.socket | None = None,
+    signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+) -> None:
+    """Run :func:`serve_worker` on a fresh uvloop event loop (the blocking entry point)."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(
+            serve_worker(config, source_factory, rest_socket=rest_socket, signals=signals)
+        )
