@@ -13,7 +13,7 @@ import click
 import typer
 
 from modelport import __version__
-from modelport.cli import models_cmd, predict_cmd
+from modelport.cli import models_cmd, predict_cmd, serve_cmd
 from modelport.cli.output import print_error
 from modelport.errors import ModelportError
 
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(models_cmd.app, name="models")
 app.command("predict")(predict_cmd.predict)
+app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:
