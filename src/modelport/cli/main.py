@@ -22,6 +22,7 @@ app = typer.Typer(
     help="From a model file to a production endpoint: register, serve, roll out, score, watch.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     add_completion=False,
 )
 app.add_typer(models_cmd.app, name="models")

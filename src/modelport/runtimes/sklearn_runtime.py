@@ -27,9 +27,9 @@ from modelport.runtimes.tabular import (
     PREDICT,
     PREDICT_PROBA,
     ColumnStacker,
-    classifier_specs,
     feature_names,
 )
+from modelport.runtimes.tensors import as_bytes, as_strings
 
 PICKLE_REFUSAL = (
     "{path} is a pickle/joblib file, and loading a pickle runs arbitrary code chosen by whoever "
@@ -54,7 +54,8 @@ class SklearnRuntime(Runtime):
         self._stack: ColumnStacker | None = None
         self._frame_columns: list[str] | None = None
         self._numeric = True
-        self._label_datatype: str | None = None
+        self._types: list[str] = []
+        self._predict_datatype = "FP64"
 
     @classmethod
     def detect(cls, path: Path) -> bool:
@@ -99,6 +100,7 @@ class SklearnRuntime(Runtime):
             None if model_names is None else list(model_names), int(n_features), registered
         )
         types = _input_datatypes(names, registered)
+        self._types = types
         self._numeric = all(t != "BYTES" for t in types)
         self._frame_columns = list(names) if model_names is not None else None
         self._stack = ColumnStacker(names, np.dtype(np.float64))
@@ -108,30 +110,31 @@ class SklearnRuntime(Runtime):
         self._signature = Signature(inputs=inputs, outputs=self._outputs(model), tabular=True)
 
     def _outputs(self, model: Any) -> tuple[TensorSpec, ...]:
+        """``predict`` typed by the classes (or a probe), plus ``predict_proba`` when offered."""
+        probe = self._probe()
+        shape = (-1,) if probe is None else (-1, *probe.shape[1:])
         classes = getattr(model, "classes_", None)
         if isinstance(classes, np.ndarray) and classes.ndim == 1:
-            self._label_datatype = _label_datatype(classes)
+            self._predict_datatype = _label_datatype(classes)
+            predict = TensorSpec(name=PREDICT, datatype=self._predict_datatype, shape=shape)
             if callable(getattr(model, "predict_proba", None)):
-                return classifier_specs(
-                    len(classes), label_datatype=self._label_datatype, proba_datatype="FP64"
-                )
-            return (TensorSpec(name=PREDICT, datatype=self._label_datatype, shape=(-1,)),)
-        return (self._probe_predict_spec(),)
+                proba = TensorSpec(name=PREDICT_PROBA, datatype="FP64", shape=(-1, len(classes)))
+                return (predict, proba)
+            return (predict,)
+        self._predict_datatype = "FP64" if probe is None else _label_datatype(probe)
+        return (TensorSpec(name=PREDICT, datatype=self._predict_datatype, shape=shape),)
 
-    def _probe_predict_spec(self) -> TensorSpec:
-        """Shape and datatype of ``predict``, read from one all-zero row when possible."""
-        fallback = TensorSpec(name=PREDICT, datatype="FP64", shape=(-1,))
+    def _probe(self) -> Array | None:
+        """``predict`` on one all-zero row, to learn its shape and type; None if it fails."""
         if not self._numeric or self._stack is None:
-            return fallback
+            return None
         row = {name: np.zeros(1) for name in self._stack.names}
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out = np.asarray(self._model.predict(self._features(row)))
-            datatype = oip_datatype(out.dtype)
-        except Exception:  # a model that cannot take zeros: keep the common case
-            return fallback
-        return TensorSpec(name=PREDICT, datatype=datatype, shape=(-1, *out.shape[1:]))
+                return np.asarray(self._model.predict(self._features(row)))
+        except Exception:  # a model that cannot take zeros: assume the common [-1]
+            return None
 
     def signature(self) -> Signature:
         if self._signature is None:
@@ -162,7 +165,10 @@ class SklearnRuntime(Runtime):
             import pandas as pd
 
             return pd.DataFrame(matrix, columns=self._frame_columns, copy=False)
-        columns = [_decode(c) for c in self._stack.columns(inputs)]
+        columns = [
+            as_strings(c) if t == "BYTES" else c
+            for c, t in zip(self._stack.columns(inputs), self._types, strict=True)
+        ]
         if self._frame_columns is None:
             return np.column_stack(columns)
         import pandas as pd
@@ -171,9 +177,9 @@ class SklearnRuntime(Runtime):
 
     def _labels(self, raw: Any) -> Array:
         labels = np.asarray(raw)
-        if self._label_datatype == "BYTES":
-            return np.array([str(v).encode() for v in labels.ravel()], dtype=object)
-        if self._label_datatype == "INT64":
+        if self._predict_datatype == "BYTES":
+            return as_bytes(labels)
+        if self._predict_datatype == "INT64":
             return labels.astype(np.int64, copy=False)
         return labels
 
@@ -200,16 +206,10 @@ def _input_datatypes(names: tuple[str, ...], registered: Signature | None) -> li
     return types
 
 
-def _label_datatype(classes: Array) -> str:
-    if classes.dtype.kind in "iu":
+def _label_datatype(values: Array) -> str:
+    """INT64 for any integer labels, BYTES for text, else the values' own datatype."""
+    if values.dtype.kind in "iu":
         return "INT64"
-    if classes.dtype.kind in "US" or classes.dtype == object:
+    if values.dtype.kind in "USO":
         return "BYTES"
-    return oip_datatype(classes.dtype)
-
-
-def _decode(col: Array) -> Array:
-    """BYTES columns arrive as bytes; scikit-learn encoders were fitted on str."""
-    if col.dtype != object:
-        return col
-    return np.array([v.decode() if isinstance(v, bytes) else v for v in col], dtype=object)
+    return oip_datatype(values.dtype)

@@ -102,9 +102,17 @@ class ColumnStacker:
         object.__setattr__(self, "_known", frozenset(self.names))
 
     def __call__(self, inputs: Batch) -> Array:
-        columns = self.columns(inputs)
-        out = np.empty((columns[0].shape[0], len(columns)), dtype=self.dtype)
-        for j, (name, col) in enumerate(zip(self.names, columns, strict=True)):
+        if len(inputs) != len(self.names) or not self._known.issuperset(inputs):
+            raise self._name_error(inputs)
+        names = self.names
+        rows = self._column(names[0], inputs[names[0]]).shape[0]
+        out = np.empty((rows, len(names)), dtype=self.dtype)
+        for j, name in enumerate(names):
+            col = inputs[name]
+            if type(col) is not np.ndarray or col.ndim != 1:  # the fast path skips this
+                col = self._column(name, col)
+            if col.shape[0] != rows:
+                raise self._rows_error(name, col.shape[0], rows)
             try:
                 out[:, j] = col
             except (ValueError, TypeError):
@@ -121,11 +129,14 @@ class ColumnStacker:
         rows = columns[0].shape[0]
         for name, col in zip(self.names, columns, strict=True):
             if col.shape[0] != rows:
-                raise InvalidInput(
-                    f"feature {name!r} has {col.shape[0]} rows but {self.names[0]!r} has "
-                    f"{rows}; every feature column must have one value per row"
-                )
+                raise self._rows_error(name, col.shape[0], rows)
         return columns
+
+    def _rows_error(self, name: str, got: int, rows: int) -> InvalidInput:
+        return InvalidInput(
+            f"feature {name!r} has {got} rows but {self.names[0]!r} has {rows}; "
+            "every feature column must have one value per row"
+        )
 
     @staticmethod
     def _column(name: str, value: Any) -> Array:
