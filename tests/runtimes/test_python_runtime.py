@@ -160,3 +160,22 @@ def test_contract_violations_are_explained(tmp_path: Path) -> None:
     (escape / "modelport.json").write_text(json.dumps({"python_class": "../nosig:M"}))
     with pytest.raises(InvalidInput, match="python_class must be 'module:Class'"):
         _load(escape)
+
+
+def test_two_models_with_same_named_siblings_stay_apart(tmp_path: Path) -> None:
+    runtimes = []
+    for factor in (2, 5):
+        folder = tmp_path / f"m{factor}"
+        folder.mkdir()
+        (folder / "helpers.py").write_text(f"FACTOR = {factor}\n")
+        (folder / "model.py").write_text(
+            "import helpers\n"
+            "class M:\n"
+            "    signature = {'inputs': [{'name': 'x', 'datatype': 'FP64', 'shape': [-1]}],\n"
+            "                 'outputs': [{'name': 'y', 'datatype': 'FP64', 'shape': [-1]}]}\n"
+            "    def load(self, path): pass\n"
+            "    def predict(self, i): return {'y': i['x'] * helpers.FACTOR}\n"
+        )
+        runtimes.append(_load(folder))
+    outs = [r.predict({"x": np.array([1.0])})["y"].tolist() for r in runtimes]
+    assert outs == [[2.0], [5.0]]

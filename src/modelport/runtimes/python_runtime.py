@@ -18,7 +18,8 @@ unchanged, any other exception becomes PredictionFailed.
 Loading imports the file, which runs its code with the server's rights. That is the point of
 this flavor: the code is the operator's own, registered on purpose, never a downloaded
 artifact. The directory is on ``sys.path`` while the module is imported, so it may import
-its sibling files.
+its sibling files, at module level (they are forgotten afterwards, so that two models each
+get their own ``helpers.py``; an import inside ``predict`` would not find them).
 """
 
 from __future__ import annotations
@@ -165,15 +166,20 @@ def _entry_point(path: Path, sidecar: dict[str, Any]) -> tuple[Path, str | None]
 
 
 def _import(file: Path) -> ModuleType:
-    """Import a file under a name unique to its path, its directory on sys.path meanwhile."""
+    """Import a file under a name unique to its path, its directory on sys.path meanwhile.
+
+    Sibling modules it imports are dropped from ``sys.modules`` afterwards (the model keeps
+    its references), so two models that both ship a ``helpers.py`` each get their own.
+    """
     digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
     name = f"modelport_user_{file.stem}_{digest}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise UnsupportedArtifact(f"cannot import {file}")
     module = importlib.util.module_from_spec(spec)
-    folder = str(file.parent)
-    sys.path.insert(0, folder)
+    folder = file.parent.resolve()
+    before = set(sys.modules)
+    sys.path.insert(0, str(folder))
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
@@ -181,7 +187,12 @@ def _import(file: Path) -> ModuleType:
         sys.modules.pop(name, None)
         raise UnsupportedArtifact(f"importing {file} failed: {exc!r}") from exc
     finally:
-        sys.path.remove(folder)
+        if str(folder) in sys.path:
+            sys.path.remove(str(folder))
+        for added in set(sys.modules) - before - {name}:
+            origin = getattr(sys.modules[added], "__file__", None)
+            if origin and folder in Path(origin).resolve().parents:
+                del sys.modules[added]
     return module
 
 
