@@ -1,0 +1,247 @@
+"""Serving benchmark: modelport against MLServer, BentoML, LitServe, FastAPI and a bare ASGI floor.
+
+    .venv/bin/python benchmarks/serving/run.py [--quick] [--duration 10] [--workers 2]
+
+Trains the fraud XGBoost model (30 features, 200 trees) once into ``.cache/``, installs each
+competitor once into its own venv there, then starts every server with the same number of
+workers, loads it with wrk (single-row requests, 1/16/64 connections) and prints one table,
+also written to ``results.md``. A server that does not start is a "failed: ..." row; the run
+goes on. See README.md beside this file for what each server is sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import report  # noqa: E402
+import servers as S  # noqa: E402
+from loadwrk import run_wrk, write_script  # noqa: E402
+
+CACHE = S.HERE / ".cache"
+
+
+@dataclass
+class Row:
+    """One line of the table: a server at a number of connections (or why it has no figures)."""
+
+    server: str
+    transport: str
+    connections: int
+    rps: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    errors: int = 0
+    detail: str = ""
+    failed: str = ""
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def prepare_model() -> Path:
+    """Train the fraud model into the cache once (50,000 rows, 200 trees)."""
+    out = CACHE / "model"
+    if not (out / "model.json").exists():
+        say("training the fraud model (50,000 rows, 200 trees)")
+        subprocess.run(
+            [str(S.REPO_PY), str(S.ROOT / "examples/fraud/train.py"), "--rows", "50000",
+             "--trees", "200", "--out", str(out)], check=True,
+        )
+    return out / "model.json"
+
+
+def register(model: Path) -> Path:
+    """Register the model as ``fraud`` in a private MODELPORT_HOME (once)."""
+    home = CACHE / "home"
+    env = {**os.environ, "MODELPORT_HOME": str(home)}
+    cli = str(S.ROOT / ".venv/bin/modelport")
+    if subprocess.run([cli, "models", "show", "fraud"], env=env, capture_output=True).returncode:
+        say("registering fraud in the benchmark's MODELPORT_HOME")
+        subprocess.run([cli, "models", "register", str(model), "--name", "fraud"], env=env,
+                       check=True, capture_output=True)
+    return home
+
+
+def sample_row() -> tuple[list[str], list[float]]:
+    with (CACHE / "model" / "data" / "rows.csv").open() as f:
+        first = next(csv.DictReader(f))
+    features = [k for k in first if k != "transaction_id"]
+    (CACHE / "features.json").write_text(json.dumps(features))
+    return features, [round(float(first[k]), 4) for k in features]
+
+
+def predict_cost_ms(model: Path) -> float:
+    """Median time of one single-row ``Booster.inplace_predict`` in the repo's venv."""
+    code = (
+        "import sys,time,numpy as np,xgboost as xgb\n"
+        "b=xgb.Booster(); b.load_model(sys.argv[1]); x=np.random.rand(1,30).astype(np.float32)\n"
+        "[b.inplace_predict(x) for _ in range(200)]\n"
+        "t=[]\n"
+        "for _ in range(2000):\n"
+        "    s=time.perf_counter(); b.inplace_predict(x); t.append(time.perf_counter()-s)\n"
+        "t.sort(); print(t[len(t)//2]*1000)\n"
+    )
+    out = subprocess.run([str(S.REPO_PY), "-c", code, str(model)], capture_output=True,
+                         text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def has_grpc_server() -> bool:
+    probe = "import modelport.serving.grpc_server"
+    return subprocess.run([str(S.REPO_PY), "-c", probe], capture_output=True).returncode == 0
+
+
+def run_grpc(target: str, body: str, connections: int, duration: float) -> Row | str:
+    cmd = [str(S.REPO_PY), str(S.HERE / "grpc_load.py"), "--target", target, "--body", body,
+           "--features", str(CACHE / "features.json"), "--concurrency", str(connections),
+           "--duration", str(duration), "--warmup", "1"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
+    if proc.returncode != 0:
+        return f"gRPC load failed: {(proc.stderr or proc.stdout).strip()[-200:]}"
+    d = json.loads(proc.stdout.strip().splitlines()[-1])
+    return Row("", "gRPC", connections, d["rps"], d["p50_ms"], d["p99_ms"], d["errors"],
+               d["error_detail"])
+
+
+def bench(launch: S.Launch, args: argparse.Namespace, conns: list[int],
+          grpc_conns: list[int]) -> list[Row]:
+    """Start one server, load it at each connection count, stop it."""
+    key = launch.name.split(" ")[0].lower()
+    log = CACHE / "logs" / f"{launch.name.replace(' ', '_').replace('/', '')}.log"
+    log.parent.mkdir(exist_ok=True)
+    say(f"{launch.name}: starting ({shlex.join(launch.cmd)[:120]})")
+    server = S.Running(launch, log)
+    rows: list[Row] = []
+    try:
+        t0 = time.monotonic()
+        server.wait_ready()
+        say(f"{launch.name}: ready in {time.monotonic() - t0:.1f} s")
+        script = write_script(CACHE / "scripts", key + str(os.getpid()), launch.body,
+                              "application/json")
+        for c in conns:
+            run_wrk(launch.infer_url, script, c, args.warmup)
+            r = run_wrk(launch.infer_url, script, c, args.duration)
+            rows.append(Row(launch.name, "REST", c, r.rps, r.p50_ms, r.p99_ms, r.errors,
+                            r.error_detail))
+            say(f"{launch.name}: {c:>3} conn  {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  "
+                f"p99 {r.p99_ms:7.2f} ms  errors {r.errors} {r.error_detail}")
+        for c in grpc_conns if launch.grpc_target else []:
+            g = run_grpc(launch.grpc_target, launch.grpc_body, c, args.duration)
+            if isinstance(g, str):
+                rows.append(Row(launch.name, "gRPC", c, failed=g))
+                say(f"{launch.name}: gRPC {c} streams: {g}")
+                continue
+            g.server = launch.name
+            rows.append(g)
+            say(f"{launch.name}: gRPC {c:>3} streams {g.rps:9.0f} req/s  p50 {g.p50_ms:7.2f} ms  "
+                f"p99 {g.p99_ms:7.2f} ms  errors {g.errors} {g.detail}")
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        reason = str(exc).replace("\n", " ")[:220]
+        say(f"{launch.name}: failed: {reason}")
+        if not rows:
+            rows.append(Row(launch.name, "REST", 0, failed=reason))
+    finally:
+        server.stop()
+        say(f"{launch.name}: stopped")
+    return rows
+
+
+def plan(args: argparse.Namespace, model: Path, home: Path, features: list[str],
+         row: list[float]) -> list[tuple[str, Callable[[], S.Launch]]]:
+    """Which servers to run, in order; each builder may raise RuntimeError (install failed)."""
+    w = args.workers
+    grpc = has_grpc_server()
+
+    def venv(name: str) -> Path:
+        return S.ensure_venv(CACHE, name, CACHE / "venvs" / f"{name}.log")
+
+    steps: list[tuple[str, Callable[[], S.Launch]]] = [
+        ("floor", lambda: S.floor(venv("floor"), w, row)),
+        ("modelport", lambda: S.modelport(w, features, row, home, batching=True, grpc=grpc)),
+        ("modelport-nobatch",
+         lambda: S.modelport(w, features, row, home, batching=False, grpc=False)),
+        ("fastapi", lambda: S.fastapi(venv("fastapi"), w, row, model)),
+        ("mlserver", lambda: S.mlserver(venv("mlserver"), w, row, model,
+                                        CACHE / "mlserver_repo", parallel_workers=w)),
+        ("mlserver-inline", lambda: S.mlserver(venv("mlserver"), w, row, model,
+                                               CACHE / "mlserver_repo0", parallel_workers=0)),
+        ("bentoml", lambda: S.bentoml(venv("bentoml"), w, row, model)),
+        ("litserve", lambda: S.litserve(venv("litserve"), w, row, model)),
+    ]
+    if args.quick:
+        steps = [s for s in steps if s[0] != "mlserver-inline"]
+    if args.only:
+        wanted = set(args.only.split(","))
+        steps = [s for s in steps if s[0] in wanted]
+    return steps
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="3 s per run, 1 and 64 connections only")
+    p.add_argument("--duration", type=float, default=None, help="seconds per run [10; quick 3]")
+    p.add_argument("--workers", type=int, default=2, help="worker processes for every server")
+    p.add_argument("--only", default="", help="comma list: floor,modelport,modelport-nobatch,"
+                   "fastapi,mlserver,mlserver-inline,bentoml,litserve")
+    p.add_argument("--no-write", action="store_true", help="do not overwrite results.md")
+    args = p.parse_args(argv)
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.warmup = 1.0 if args.quick else 2.0
+    conns = [1, 64] if args.quick else [1, 16, 64]
+    command = "python benchmarks/serving/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    started = datetime.now(timezone.utc)
+    # N busy workers already fill N cores: every server's OpenMP pool (XGBoost) gets its share
+    # of the cores, as modelport's own workers do; without this, oversubscribed OpenMP threads
+    # spin and a 0.5 ms predict takes 5-25 ms on a loaded 2-core machine.
+    threads = str(max(1, (os.cpu_count() or 1) // args.workers))
+    os.environ.setdefault("OMP_NUM_THREADS", threads)
+    load_before = os.getloadavg()
+
+    model = prepare_model()
+    home = register(model)
+    features, row = sample_row()
+    predict_ms = predict_cost_ms(model)
+    say(f"one single-row XGBoost predict: {predict_ms:.3f} ms (median)")
+
+    rows: list[Row] = []
+    versions: dict[str, str] = {}
+    for key, build in plan(args, model, home, features, row):
+        try:
+            launch = build()
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            rows.append(Row(key, "REST", 0, failed=str(exc)[:200]))
+            say(f"{key}: failed: {exc}")
+            continue
+        versions[launch.name] = report.server_version(key)
+        grpc_conns = ([64] if args.quick else [1, 16, 64]) if key in ("modelport", "mlserver") else []
+        only_busy = key == "modelport-nobatch"
+        rows.extend(bench(launch, args, [c for c in conns if not only_busy or c > 1], grpc_conns))
+
+    text = report.render(
+        rows=rows, command=command, started=started, workers=args.workers,
+        duration=args.duration, predict_ms=predict_ms, omp=os.environ["OMP_NUM_THREADS"], versions=versions,
+        load=(load_before, os.getloadavg()), machine=platform.processor() or platform.machine(),
+    )
+    print("\n" + text)
+    if not args.no_write:
+        (S.HERE / "results.md").write_text(text)
+        say(f"written to {S.HERE / 'results.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,293 @@
+"""The servers under test: how to install, start, probe and load each one.
+
+Every competitor lives in its own virtual environment under ``.cache/venvs`` (created once,
+reused); modelport runs from the repository's ``.venv`` with a private ``MODELPORT_HOME``.
+Each server is started in its own process group so that stopping it stops all its workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+APPS = HERE / "apps"
+REPO_PY = ROOT / ".venv" / "bin" / "python"
+
+#: venv name -> (packages to pip install, module that proves the install worked)
+VENVS: dict[str, tuple[list[str], str]] = {
+    "floor": (["uvicorn[standard]"], "uvloop"),
+    "fastapi": (["fastapi", "uvicorn[standard]", "orjson", "xgboost-cpu==3.2.0"], "fastapi"),
+    "mlserver": (["mlserver", "mlserver-xgboost", "uvloop<0.22"], "mlserver_xgboost"),
+    "bentoml": (["bentoml", "xgboost-cpu==3.2.0"], "bentoml"),
+    "litserve": (["litserve", "xgboost-cpu==3.2.0"], "litserve"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_venv(cache: Path, name: str, log: Path) -> Path:
+    """The venv's python, installing it on first use; raises RuntimeError saying why not."""
+    packages, probe = VENVS[name]
+    venv = cache / "venvs" / name
+    py = venv / "bin" / "python"
+    if py.exists() and _imports(py, probe):
+        return py
+    print(f"  installing {name}: pip install {' '.join(packages)} (once)", flush=True)
+    if not py.exists():
+        subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
+    with log.open("w") as out:
+        rc = subprocess.run([str(py), "-m", "pip", "install", "-q", *packages],
+                            stdout=out, stderr=subprocess.STDOUT).returncode
+    if rc != 0 or not _imports(py, probe):
+        tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
+        raise RuntimeError(f"pip install failed: {tail[0][:160]}")
+    return py
+
+
+def _imports(py: Path, module: str) -> bool:
+    return subprocess.run([str(py), "-c", f"import {module}"], capture_output=True).returncode == 0
+
+
+def version_of(py: Path, dist: str) -> str:
+    proc = subprocess.run(
+        [str(py), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+        capture_output=True, text=True,
+    )
+    return proc.stdout.strip() or "?"
+
+
+@dataclass
+class Launch:
+    """Everything needed to start one server and send it one kind of request."""
+
+    name: str
+    cmd: list[str]
+    ready_url: str
+    infer_url: str
+    body: bytes
+    cwd: Path = HERE
+    env: dict[str, str] = field(default_factory=dict)
+    grpc_target: str | None = None
+    grpc_body: str = "named"
+    startup_s: float = 120.0
+    note: str = ""
+
+
+class Running:
+    """A started server: its own process group, its log, and a clean stop."""
+
+    def __init__(self, launch: Launch, log: Path) -> None:
+        self.launch = launch
+        self.log = log
+        env = {**os.environ, **launch.env}
+        self._out = log.open("w")
+        self.proc = subprocess.Popen(
+            launch.cmd, cwd=launch.cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self) -> None:
+        """Poll the readiness URL, then send one request; RuntimeError says why it is not up."""
+        deadline = time.monotonic() + self.launch.startup_s
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"exited with status {self.proc.returncode}: {self.last_log()}")
+            if _get_ok(self.launch.ready_url):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not ready after {self.launch.startup_s:.0f} s: {self.last_log()}")
+            time.sleep(0.25)
+        status, text = post(self.launch.infer_url, self.launch.body)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"test request answered {status}: {text[:160]}")
+
+    def last_log(self) -> str:
+        self._out.flush()
+        lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]
+        return (lines[-1].strip() if lines else "no output")[:200]
+
+    def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is left after 15 s."""
+        try:
+            pgid = os.getpgid(self.proc.pid)
+        except ProcessLookupError:
+            pgid = self.proc.pid
+        for sig, wait_s in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                break
+            deadline = time.monotonic() + wait_s
+            while time.monotonic() < deadline and _group_alive(pgid):
+                self.proc.poll()
+                time.sleep(0.1)
+            if not _group_alive(pgid):
+                break
+        self.proc.poll()
+        self._out.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _get_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return bool(200 <= r.status < 300)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def post(url: str, body: bytes) -> tuple[int, str]:
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode(errors="replace")
+    except (urllib.error.URLError, OSError) as exc:
+        return 0, str(exc)
+
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+def named_body(features: list[str], row: list[float]) -> bytes:
+    """modelport's V2 request: one FP32 input of shape [1] per named feature."""
+    inputs = [{"name": f, "datatype": "FP32", "shape": [1], "data": [v]} for f, v in zip(features, row)]
+    return json.dumps({"inputs": inputs}).encode()
+
+
+def matrix_body(row: list[float]) -> bytes:
+    """MLServer's (and plain FastAPI's) V2 request: one FP32 input of shape [1, 30]."""
+    tensor = {"name": "input-0", "datatype": "FP32", "shape": [1, len(row)], "data": row}
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+def row_body(row: list[float]) -> bytes:
+    """BentoML's and LitServe's natural request: the row as a JSON list."""
+    return json.dumps({"row": row}).encode()
+
+
+# --- launches ------------------------------------------------------------------------------
+
+
+def floor(py: Path, workers: int, row: list[float]) -> Launch:
+    port = free_port()
+    return Launch(
+        name="floor (bare ASGI)",
+        cmd=[str(py), "-m", "uvicorn", "floor_app:app", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+             "--no-access-log", "--log-level", "warning"],
+        cwd=APPS, ready_url=f"http://127.0.0.1:{port}/", infer_url=
+        f"http://127.0.0.1:{port}/v2/models/fraud/infer", body=matrix_body(row), startup_s=30,
+    )
+
+
+def fastapi(py: Path, workers: int, row: list[float], model: Path) -> Launch:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    return Launch(
+        name="FastAPI",
+        cmd=[str(py), "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1", "--port",
+             str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
+             "--no-access-log", "--log-level", "warning"],
+        cwd=APPS, env={"BENCH_MODEL": str(model)}, ready_url=f"{base}/v2/health/ready",
+        infer_url=f"{base}/v2/models/fraud/infer", body=matrix_body(row), startup_s=60,
+    )
+
+
+def mlserver(py: Path, workers: int, row: list[float], model: Path, folder: Path,
+             parallel_workers: int) -> Launch:
+    """MLServer: REST and gRPC in the main process; ``parallel_workers`` inference processes."""
+    port, grpc_port, metrics = free_port(), free_port(), free_port()
+    (folder / "fraud").mkdir(parents=True, exist_ok=True)
+    (folder / "settings.json").write_text(json.dumps({
+        "host": "127.0.0.1", "http_port": port, "grpc_port": grpc_port, "metrics_port": metrics,
+        "parallel_workers": parallel_workers, "debug": False,
+    }))
+    (folder / "fraud" / "model-settings.json").write_text(json.dumps({
+        "name": "fraud", "implementation": "mlserver_xgboost.XGBoostModel",
+        "parameters": {"uri": str(model), "version": "1"},
+    }))
+    base = f"http://127.0.0.1:{port}"
+    return Launch(
+        name=f"MLServer (parallel_workers={parallel_workers})",
+        cmd=[str(py.parent / "mlserver"), "start", str(folder)],
+        cwd=folder, ready_url=f"{base}/v2/models/fraud/ready",
+        infer_url=f"{base}/v2/models/fraud/infer", body=matrix_body(row),
+        grpc_target=f"127.0.0.1:{grpc_port}", grpc_body="matrix", startup_s=120,
+    )
+
+
+def bentoml(py: Path, workers: int, row: list[float], model: Path) -> Launch:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    return Launch(
+        name="BentoML",
+        cmd=[str(py.parent / "bentoml"), "serve", "bentoml_service:Fraud", "--host", "127.0.0.1",
+             "--port", str(port)],
+        cwd=APPS, env={"BENCH_MODEL": str(model), "BENCH_WORKERS": str(workers),
+                       "BENTOML_DO_NOT_TRACK": "true"},
+        ready_url=f"{base}/readyz", infer_url=f"{base}/predict", body=row_body(row), startup_s=120,
+    )
+
+
+def litserve(py: Path, workers: int, row: list[float], model: Path) -> Launch:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    return Launch(
+        name="LitServe",
+        cmd=[str(py), "litserve_app.py", str(port), str(workers)],
+        cwd=APPS, env={"BENCH_MODEL": str(model), "LITSERVE_DISABLE_TELEMETRY": "1"},
+        ready_url=f"{base}/health", infer_url=f"{base}/predict", body=row_body(row),
+        startup_s=120,
+    )
+
+
+def modelport(workers: int, features: list[str], row: list[float], home: Path, *,
+              batching: bool, grpc: bool) -> Launch:
+    """``modelport serve`` from the repo's venv (through serve_cmd if the CLI lacks ``serve``)."""
+    port = free_port()
+    grpc_port = free_port() if grpc else None
+    args = ["fraud", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+            "--preload", *(["--grpc-port", str(grpc_port)] if grpc_port else ["--no-grpc"]),
+            *([] if batching else ["--max-batch-size", "1"])]
+    base = f"http://127.0.0.1:{port}"
+    return Launch(
+        name="modelport" if batching else "modelport (batching off)",
+        cmd=[*modelport_command(), "serve", *args],
+        env={"MODELPORT_HOME": str(home)}, ready_url=f"{base}/v2/models/fraud/ready",
+        infer_url=f"{base}/v2/models/fraud/infer", body=named_body(features, row),
+        grpc_target=f"127.0.0.1:{grpc_port}" if grpc_port else None, grpc_body="named",
+        startup_s=90,
+    )
+
+
+def modelport_command() -> list[str]:
+    """``modelport`` if its CLI has ``serve``, else a stand-in that runs serve_cmd directly."""
+    cli = ROOT / ".venv" / "bin" / "modelport"
+    if subprocess.run([str(cli), "serve", "--help"], capture_output=True).returncode == 0:
+        return [str(cli)]
+    shim = "import sys, typer; from modelport.cli.serve_cmd import serve; sys.argv.pop(1); typer.run(serve)"
+    return [str(REPO_PY), "-c", shim]
