@@ -57,7 +57,9 @@ async def serve_worker(
     if config.grpc_port is not None:
         from modelport.serving.grpc_server import start_grpc_server
 
-        grpc_server = await start_grpc_server(plane, config.host, config.grpc_port)
+        grpc_server, _ = await start_grpc_server(
+            plane, config.host, config.grpc_port, max_message_bytes=config.max_body_bytes
+        )
     server = _Server(
         uvicorn.Config(
             app,
