@@ -2,7 +2,8 @@
 
 The artifact is a local directory (``pipeline.save_pretrained(dir)`` or the model's and
 tokenizer's own ``save_pretrained``). Nothing is ever downloaded: loading sets
-``HF_HUB_OFFLINE=1`` and passes ``local_files_only=True``.
+``HF_HUB_OFFLINE=1`` and passes ``local_files_only=True``. ``trust_remote_code`` stays off:
+modelling code shipped inside the directory is never run.
 
 Supported task: ``text-classification``, taken from a ``modelport.json`` ``task`` or from a
 ``*ForSequenceClassification`` architecture in ``config.json``. Input ``text`` (BYTES
