@@ -59,7 +59,7 @@ def register_artifact(registry: Registry, reg: Registration) -> VersionInfo:
     )
     try:
         runtime.load(artifact)
-        signature = reg.signature or runtime.signature()
+        signature = runtime.signature()  # the runtime reconciles a given signature with the model
     except ModelportError:
         raise
     except Exception as exc:

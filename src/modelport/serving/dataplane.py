@@ -6,6 +6,7 @@ from error kind to status code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from modelport import __version__
@@ -14,6 +15,7 @@ from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 from modelport.serving.batcher import Arrivals
 from modelport.serving.models import ModelManager, ModelStatus
+from modelport.serving.pipeline import CallContext, Stage, compose
 from modelport.serving.served import ServedModel
 
 __all__ = ["DataPlane"]
@@ -22,8 +24,9 @@ __all__ = ["DataPlane"]
 class DataPlane:
     """Health, metadata, inference and the model repository, for one worker."""
 
-    def __init__(self, models: ModelManager) -> None:
+    def __init__(self, models: ModelManager, *, stages: Sequence[Stage] = ()) -> None:
         self.models = models
+        self._pipeline = compose(stages, self._core) if stages else None
         self.arrivals: Arrivals = models.arrivals or Arrivals()
         models.arrivals = self.arrivals
         self._server_metadata = server_metadata(version=__version__)
@@ -65,6 +68,23 @@ class DataPlane:
     # -- inference ---------------------------------------------------------------------------
 
     async def infer(
+        self,
+        name: str,
+        version: str | None,
+        request: InferenceRequest,
+        ctx: CallContext | None = None,
+    ) -> InferenceResponse:
+        """Through the stages (auth, routing, monitoring) when there are any, then the core."""
+        if self._pipeline is None:
+            return await self._answer(name, version, request)
+        if ctx is None:
+            ctx = CallContext(name=name, version=version)
+        return await self._pipeline(ctx, request)
+
+    async def _core(self, ctx: CallContext, request: InferenceRequest) -> InferenceResponse:
+        return await self._answer(ctx.name, ctx.version, request)
+
+    async def _answer(
         self, name: str, version: str | None, request: InferenceRequest
     ) -> InferenceResponse:
         """Validate against the signature, predict (cached, batched), pick the outputs."""
