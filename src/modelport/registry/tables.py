@@ -146,3 +146,9 @@ def _version_kv(name: str, value_type: sa.types.TypeEngine[Any]) -> sa.Table:
 tags = _version_kv("tags", sa.Text())
 metrics = _version_kv("metrics", sa.Float())
 params = _version_kv("params", sa.Text())
+
+# Tables of the higher floors live beside this module, on the same metadata. Imported last:
+# they import ``metadata`` from here.
+from modelport.registry import tables_monitoring as tables_monitoring  # noqa: E402
+from modelport.registry import tables_routing as tables_routing  # noqa: E402
+from modelport.registry import tables_security as tables_security  # noqa: E402
