@@ -142,6 +142,11 @@ class ModelManager:
         if self.config.poll_interval_s > 0:
             self._poller = asyncio.create_task(self._poll_forever())
 
+    async def wait_preloaded(self) -> None:
+        """Return once every preloaded model has loaded or failed to."""
+        tasks = [s.loading for s in self._slots.values() if s.preload and s.loading]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def stop(self) -> None:
         """Stop polling, finish queued requests and unload everything."""
         self._started = False

@@ -53,6 +53,10 @@ async def serve_worker(
     plane = build_plane(config, source_factory())
     app = RestApp(plane, max_body_bytes=config.max_body_bytes)
     await plane.start(preload=config.preload)
+    if config.preload:
+        # Accept nothing before the models are in: the other workers answer meanwhile, and
+        # a replacement worker never turns requests away with 503 while it warms up.
+        await plane.models.wait_preloaded()
     grpc_server: Any = None
     if config.grpc_port is not None:
         from modelport.serving.grpc_server import start_grpc_server
