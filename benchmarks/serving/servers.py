@@ -122,12 +122,12 @@ class Running:
         return (lines[-1].strip() if lines else "no output")[:200]
 
     def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after 15 s."""
+        """SIGTERM the process group, then SIGKILL whatever is left after 8 s."""
         try:
             pgid = os.getpgid(self.proc.pid)
         except ProcessLookupError:
             pgid = self.proc.pid
-        for sig, wait_s in ((signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        for sig, wait_s in ((signal.SIGTERM, 8.0), (signal.SIGKILL, 5.0)):
             try:
                 os.killpg(pgid, sig)
             except ProcessLookupError:

@@ -8,11 +8,12 @@ Inputs are streamed (never loaded whole), bad rows go to a rejects file, and a r
 any moment finishes exactly when the same job is run again (see :mod:`.state`).
 """
 
+from modelport.batch.dask_engine import DaskEngine
 from modelport.batch.engine import ENGINES, Engine, create_engine
 from modelport.batch.job import DEFAULT_BATCH_SIZE, BatchJob, BatchResult
 from modelport.batch.local_engine import LocalEngine
 from modelport.batch.progress import NullProgress, ProgressListener, RichProgress
-from modelport.batch.schedule import CronJobSpec, crontab_line, cronjob_manifest, run_arguments
+from modelport.batch.schedule import CronJobSpec, cronjob_manifest, crontab_line, run_arguments
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -20,6 +21,7 @@ __all__ = [
     "BatchJob",
     "BatchResult",
     "CronJobSpec",
+    "DaskEngine",
     "Engine",
     "LocalEngine",
     "NullProgress",

@@ -7,12 +7,17 @@ server-wide one; ``serve`` exposes it at ``http://HOST:PORT/metrics``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import start_http_server
+from prometheus_client.metrics_core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from prometheus_client.utils import floatToGoString
 
-__all__ = ["StreamMetrics"]
+__all__ = ["BulkHistogram", "StreamMetrics"]
 
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 _LATENCY_BUCKETS = (
@@ -75,13 +80,13 @@ class StreamMetrics:
             buckets=_BATCH_BUCKETS,
             registry=reg,
         ).labels(model)
-        self.latency = Histogram(
+        self.latency = BulkHistogram(
             "modelport_stream_end_to_end_latency_seconds",
             "From the event entering the source stream to its output being written.",
-            labels,
-            buckets=_LATENCY_BUCKETS,
-            registry=reg,
-        ).labels(model)
+            _LATENCY_BUCKETS,
+            model,
+        )
+        reg.register(self.latency)
         self.lag = Gauge(
             "modelport_stream_consumer_lag",
             "Entries in the source not yet delivered to the consumer group.",
@@ -121,3 +126,45 @@ class StreamMetrics:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+class BulkHistogram(Collector):
+    """A histogram fed a whole micro-batch of observations in one numpy call.
+
+    ``prometheus_client.Histogram.observe`` costs microseconds per call, which per event would
+    be a visible share of the scoring loop; one ``observe_many`` per batch costs about as much
+    as one ``observe``.
+    """
+
+    def __init__(self, name: str, documentation: str, buckets: Sequence[float], model: str):
+        self._name = name
+        self._doc = documentation
+        self._model = model
+        self._bounds = np.asarray(buckets, dtype=np.float64)
+        self._counts = np.zeros(len(buckets) + 1, dtype=np.int64)
+        self._sum = 0.0
+        self._lock = threading.Lock()
+
+    def observe_many(self, values: Sequence[float] | np.ndarray[Any, Any]) -> None:
+        array = np.asarray(values, dtype=np.float64)
+        if array.size == 0:
+            return
+        found = np.bincount(
+            np.searchsorted(self._bounds, array, side="left"), minlength=self._counts.size
+        )
+        with self._lock:
+            self._counts += found
+            self._sum += float(array.sum())
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            cumulative = np.cumsum(self._counts).tolist()
+            total = self._sum
+        buckets = [(floatToGoString(b), c) for b, c in zip(self._bounds.tolist(), cumulative)]
+        buckets.append(("+Inf", cumulative[-1]))
+        family = HistogramMetricFamily(self._name, self._doc, labels=["model"])
+        family.add_metric([self._model], buckets, total)
+        yield family
+
+    def describe(self) -> Iterator[Metric]:
+        yield HistogramMetricFamily(self._name, self._doc, labels=["model"])
