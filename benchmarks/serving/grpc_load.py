@@ -51,7 +51,7 @@ def build_request(pb2: ModuleType, model: str, body: str, features: list[str]) -
     row = [float(i % 7) + 0.5 for i in range(len(features))]
     req = pb2.ModelInferRequest(model_name=model)
     if body == "named":
-        for name, value in zip(features, row):
+        for name, value in zip(features, row, strict=True):
             t = req.inputs.add(name=name, datatype="FP32", shape=[1])
             t.contents.fp32_contents.append(value)
     else:
@@ -103,7 +103,9 @@ async def _load(args: argparse.Namespace, pb2: ModuleType, pb2_grpc: ModuleType)
     latencies.sort()
 
     def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+        if not latencies:
+            return 0.0
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
     return {
         "requests": len(latencies),

@@ -48,8 +48,10 @@ def _ratio(value: float, base: float | None) -> str:
     return f"{value / base:.2f}x" if base else "-"
 
 
-def render(*, rows: list[Any], command: str, started: datetime, workers: int, duration: float,
-           predict_ms: float, omp: str, versions: dict[str, str], load: tuple[Any, Any], machine: str) -> str:
+def render(
+    *, rows: list[Any], command: str, started: datetime, workers: int, duration: float,
+    predict_ms: float, omp: str, versions: dict[str, str], load: tuple[Any, Any], machine: str,
+) -> str:
     rest = [r for r in rows if r.transport == "REST"]
     grpc = [r for r in rows if r.transport == "gRPC"]
     ok = [r for r in rest if not r.failed]
@@ -114,7 +116,7 @@ def render(*, rows: list[Any], command: str, started: datetime, workers: int, du
                 f" {r.p99_ms:.2f} | {r.errors} | {_ratio(r.rps, ml_grpc.get(r.connections))} |"
             )
     lines += _batching(ok) + _targets(ok, floor, ml_best, predict_ms)
-    lines += ["", "## Versions", ""] + [f"- {name}: {v}" for name, v in versions.items()]
+    lines += ["", "## Versions", "", *(f"- {name}: {v}" for name, v in versions.items())]
     return "\n".join(lines) + "\n"
 
 

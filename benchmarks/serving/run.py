@@ -22,13 +22,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
-import servers as S  # noqa: E402
-from loadwrk import run_wrk, write_script  # noqa: E402
+import report
+import servers as S
+from loadwrk import run_wrk, write_script
 
 CACHE = S.HERE / ".cache"
 
@@ -202,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = 1.0 if args.quick else 2.0
     conns = [1, 64] if args.quick else [1, 16, 64]
-    command = "python benchmarks/serving/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    started = datetime.now(timezone.utc)
+    given = sys.argv[1:] if argv is None else argv
+    command = ".venv/bin/python benchmarks/serving/run.py " + shlex.join(given)
+    started = datetime.now(UTC)
     # N busy workers already fill N cores: every server's OpenMP pool (XGBoost) gets its share
     # of the cores, as modelport's own workers do; without this, oversubscribed OpenMP threads
     # spin and a 0.5 ms predict takes 5-25 ms on a loaded 2-core machine.
@@ -227,13 +228,14 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{key}: failed: {exc}")
             continue
         versions[launch.name] = report.server_version(key)
-        grpc_conns = ([64] if args.quick else [1, 16, 64]) if key in ("modelport", "mlserver") else []
+        grpc_conns = conns if key in ("modelport", "mlserver") else []
         only_busy = key == "modelport-nobatch"
         rows.extend(bench(launch, args, [c for c in conns if not only_busy or c > 1], grpc_conns))
 
     text = report.render(
         rows=rows, command=command, started=started, workers=args.workers,
-        duration=args.duration, predict_ms=predict_ms, omp=os.environ["OMP_NUM_THREADS"], versions=versions,
+        duration=args.duration, predict_ms=predict_ms, omp=os.environ["OMP_NUM_THREADS"],
+        versions=versions,
         load=(load_before, os.getloadavg()), machine=platform.processor() or platform.machine(),
     )
     print("\n" + text)

@@ -12,7 +12,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -110,7 +109,8 @@ class Running:
             if _get_ok(self.launch.ready_url):
                 break
             if time.monotonic() > deadline:
-                raise RuntimeError(f"not ready after {self.launch.startup_s:.0f} s: {self.last_log()}")
+                waited = f"{self.launch.startup_s:.0f} s"
+                raise RuntimeError(f"not ready after {waited}: {self.last_log()}")
             time.sleep(0.25)
         status, text = post(self.launch.infer_url, self.launch.body)
         if not 200 <= status < 300:
@@ -174,7 +174,10 @@ def post(url: str, body: bytes) -> tuple[int, str]:
 
 def named_body(features: list[str], row: list[float]) -> bytes:
     """modelport's V2 request: one FP32 input of shape [1] per named feature."""
-    inputs = [{"name": f, "datatype": "FP32", "shape": [1], "data": [v]} for f, v in zip(features, row)]
+    inputs = [
+        {"name": f, "datatype": "FP32", "shape": [1], "data": [v]}
+        for f, v in zip(features, row, strict=True)
+    ]
     return json.dumps({"inputs": inputs}).encode()
 
 
@@ -289,5 +292,8 @@ def modelport_command() -> list[str]:
     cli = ROOT / ".venv" / "bin" / "modelport"
     if subprocess.run([str(cli), "serve", "--help"], capture_output=True).returncode == 0:
         return [str(cli)]
-    shim = "import sys, typer; from modelport.cli.serve_cmd import serve; sys.argv.pop(1); typer.run(serve)"
+    shim = (
+        "import sys, typer; from modelport.cli.serve_cmd import serve; "
+        "sys.argv.pop(1); typer.run(serve)"
+    )
     return [str(REPO_PY), "-c", shim]

@@ -160,7 +160,9 @@ class BulkHistogram(Collector):
         with self._lock:
             cumulative = np.cumsum(self._counts).tolist()
             total = self._sum
-        buckets = [(floatToGoString(b), c) for b, c in zip(self._bounds.tolist(), cumulative)]
+        buckets = [
+            (floatToGoString(b), c) for b, c in zip(self._bounds.tolist(), cumulative, strict=False)
+        ]
         buckets.append(("+Inf", cumulative[-1]))
         family = HistogramMetricFamily(self._name, self._doc, labels=["model"])
         family.add_metric([self._model], buckets, total)
