@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and run the whole test suite (lint, types, tests).
+# Starts throwaway PostgreSQL, Redis, a local Dask cluster and a Kafka-protocol broker first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-eval "$(scripts/services.sh start)"
-trap 'scripts/services.sh stop' EXIT
+services=(scripts/services.sh)
+for extra in scripts/services-dask.sh scripts/services-kafka.sh; do
+  [ -x "$extra" ] && services+=("$extra")
+done
+stop_all() { for s in "${services[@]}"; do "$s" stop || true; done; }
+trap stop_all EXIT
+for s in "${services[@]}"; do eval "$("$s" start)"; done
 echo "==> ruff"; .venv/bin/ruff check src tests
 echo "==> mypy (strict on src/)"; .venv/bin/mypy
 echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
