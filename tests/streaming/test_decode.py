@@ -24,7 +24,9 @@ def msg(i: int, payload: object) -> Message:
 
 
 def test_feature_records_become_one_batch_of_signature_dtypes() -> None:
-    decoded = Decoder("m", SIG).decode([msg(1, {"a": 1, "b": 2.5, "extra": "x"}), msg(2, {"a": 3, "b": 4})])
+    decoded = Decoder("m", SIG).decode(
+        [msg(1, {"a": 1, "b": 2.5, "extra": "x"}), msg(2, {"a": 3, "b": 4})]
+    )
     assert [m.id for m in decoded.rows] == ["1-0", "2-0"]
     assert decoded.inputs is not None
     assert decoded.inputs["a"].dtype == np.float32
@@ -67,8 +69,12 @@ def test_oip_request_messages_are_checked_against_the_signature() -> None:
         inputs=(TensorSpec(name="x", datatype="FP32", shape=(-1, 3)),),
         outputs=(TensorSpec(name="y", datatype="FP32", shape=(-1,)),),
     )
-    good = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6]}]}
-    wrong_type = {"inputs": [{"name": "x", "datatype": "INT64", "shape": [1, 3], "data": [1, 2, 3]}]}
+    good = {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [2, 3], "data": [1, 2, 3, 4, 5, 6]}]
+    }
+    wrong_type = {
+        "inputs": [{"name": "x", "datatype": "INT64", "shape": [1, 3], "data": [1, 2, 3]}]
+    }
     wrong_shape = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 2], "data": [1, 2]}]}
     unknown = {"inputs": [{"name": "z", "datatype": "FP32", "shape": [1], "data": [1]}]}
     broken = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [1, 3], "data": [1]}]}
@@ -85,7 +91,10 @@ def test_oip_request_messages_are_checked_against_the_signature() -> None:
 
 
 def test_output_records_carry_id_model_version_and_every_output() -> None:
-    outputs = {"predict": np.array([0, 1]), "predict_proba": np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)}
+    outputs = {
+        "predict": np.array([0, 1]),
+        "predict_proba": np.array([[0.9, 0.1], [0.2, 0.8]], np.float32),
+    }
     records = output_records([msg(1, {}), msg(2, {})], outputs, model="fraud", version="3")
     assert [r.id for r in records] == ["1-0", "2-0"]
     doc = orjson.loads(records[1].body)
@@ -103,8 +112,12 @@ def test_dead_letter_keeps_reason_and_original_payload() -> None:
     text = dead_letter(Rejected(msg(1, b'{"a": oops'), "bad JSON"), model="m", version="2")
     doc = orjson.loads(text.body)
     assert doc == {
-        "id": "1-0", "model": "m", "version": "2", "kind": "invalid_input",
-        "reason": "bad JSON", "payload": '{"a": oops',
+        "id": "1-0",
+        "model": "m",
+        "version": "2",
+        "kind": "invalid_input",
+        "reason": "bad JSON",
+        "payload": '{"a": oops',
     }
     binary = dead_letter(Rejected(msg(2, b"\xff\xfe"), "bad"), model="m", version="2")
     assert base64.b64decode(orjson.loads(binary.body)["payload_base64"]) == b"\xff\xfe"

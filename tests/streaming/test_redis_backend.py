@@ -202,6 +202,10 @@ async def test_status_reports_groups_consumers_and_dead_letters(
     assert (g.group, g.length, g.lag, g.pending, g.dead_letters) == ("scorer", 4, 1, 2, 1)
     assert [(c.name, c.pending) for c in g.consumers] == [("c1", 2)]
     with pytest.raises(InvalidInput, match="no consumer group 'nope'"):
-        await redis_status(endpoint(redis_url, stream, "nope"), sink=None, dead_letter=None, window_s=0)
+        await redis_status(
+            endpoint(redis_url, stream, "nope"), sink=None, dead_letter=None, window_s=0
+        )
     with pytest.raises(InvalidInput, match="does not exist"):
-        await redis_status(endpoint(redis_url, f"{prefix}:none"), sink=None, dead_letter=None, window_s=0)
+        await redis_status(
+            endpoint(redis_url, f"{prefix}:none"), sink=None, dead_letter=None, window_s=0
+        )

@@ -13,7 +13,9 @@ from modelport.streaming.urls import (
 
 def test_redis_source_url_gives_connection_stream_and_group() -> None:
     ep = parse_endpoint("redis://localhost:6379/2?stream=transactions&group=scorer", role="source")
-    assert ep == RedisEndpoint(url="redis://localhost:6379/2", stream="transactions", group="scorer")
+    assert ep == RedisEndpoint(
+        url="redis://localhost:6379/2", stream="transactions", group="scorer"
+    )
 
 
 def test_redis_url_defaults_port_and_database_and_keeps_password() -> None:

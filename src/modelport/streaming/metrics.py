@@ -15,7 +15,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import start_http_server
 from prometheus_client.metrics_core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 __all__ = ["BulkHistogram", "StreamMetrics"]
 
@@ -161,7 +160,7 @@ class BulkHistogram(Collector):
             cumulative = np.cumsum(self._counts).tolist()
             total = self._sum
         buckets = [
-            (floatToGoString(b), c) for b, c in zip(self._bounds.tolist(), cumulative, strict=False)
+            (repr(float(b)), c) for b, c in zip(self._bounds.tolist(), cumulative, strict=False)
         ]
         buckets.append(("+Inf", cumulative[-1]))
         family = HistogramMetricFamily(self._name, self._doc, labels=["model"])
