@@ -108,3 +108,26 @@ async def test_repository_rpcs(stub: pb_grpc.GRPCInferenceServiceStub) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await stub.ModelInfer(infer_request(np.ones((1, 3))))
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_stages_see_grpc_metadata(source: StaticSource) -> None:
+    from modelport.serving.pipeline import CallContext, Infer
+
+    seen: list[CallContext] = []
+
+    def recorder(inner: Infer) -> Infer:
+        async def infer(ctx: CallContext, request: object) -> object:
+            seen.append(ctx)
+            return await inner(ctx, request)  # type: ignore[arg-type]
+
+        return infer  # type: ignore[return-value]
+
+    plane = DataPlane(ModelManager(source), stages=[recorder])
+    server, port = await start_grpc_server(plane, "127.0.0.1", 0)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = pb_grpc.GRPCInferenceServiceStub(channel)
+        await stub.ModelInfer(infer_request(np.ones((1, 3))), metadata=(("x-api-key", "k2"),))
+    await server.stop(0)
+    await plane.stop()
+    assert [(c.protocol, c.name, c.headers.get("x-api-key")) for c in seen] == [
+        ("grpc", "scaler", "k2")]

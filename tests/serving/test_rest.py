@@ -213,3 +213,28 @@ async def test_openapi_schema_is_built_from_signatures(client: httpx.AsyncClient
     assert "/v2/models/{model_name}/infer" in doc["paths"]
     docs = await client.get("/docs")
     assert docs.status_code == 200 and b"/openapi.json" in docs.content
+
+
+async def test_stages_see_the_protocol_and_headers(source: StaticSource) -> None:
+    from modelport.serving.pipeline import CallContext, Infer
+
+    seen: list[CallContext] = []
+
+    def recorder(inner: Infer) -> Infer:
+        async def infer(ctx: CallContext, request: object) -> object:
+            seen.append(ctx)
+            return await inner(ctx, request)  # type: ignore[arg-type]
+
+        return infer  # type: ignore[return-value]
+
+    plane = DataPlane(ModelManager(source, ManagerConfig(refs=("scaler",))), stages=[recorder])
+    transport = httpx.ASGITransport(app=RestApp(plane))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        resp = await c.post("/v2/models/scaler/infer", json={"inputs": [ROW]},
+                            headers={"X-Api-Key": "k1"})
+        assert resp.status_code == 200
+        friendly = await c.post("/v1/models/scaler:predict", json={"instances": [[1, 2, 3]]})
+        assert friendly.status_code == 200
+    assert [(c.protocol, c.name, c.headers.get("x-api-key")) for c in seen] == [
+        ("rest", "scaler", "k1"), ("rest", "scaler", None)]
+    await plane.stop()

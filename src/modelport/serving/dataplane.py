@@ -31,6 +31,12 @@ class DataPlane:
         models.arrivals = self.arrivals
         self._server_metadata = server_metadata(version=__version__)
 
+    @property
+    def staged(self) -> bool:
+        """True when stages wrap inference: transports then describe each call in a
+        :class:`CallContext` (protocol, headers); otherwise they skip building one."""
+        return self._pipeline is not None
+
     async def start(self, *, preload: bool = False) -> None:
         await self.models.start(preload=preload)
 

@@ -18,6 +18,7 @@ from modelport.protocol.grpc_codec import request_from_grpc, response_to_grpc
 from modelport.protocol.grpc_gen import grpc_service_pb2 as pb
 from modelport.protocol.grpc_gen import grpc_service_pb2_grpc as pb_grpc
 from modelport.serving.dataplane import DataPlane
+from modelport.serving.pipeline import CallContext
 
 __all__ = ["GRPC_STATUS", "InferenceServicer", "start_grpc_server"]
 
@@ -107,7 +108,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     @_translated
     async def ModelInfer(self, request: Any, context: Any) -> Any:
-        return await self._infer(request)
+        return await self._infer(request, context)
 
     async def ModelStreamInfer(
         self, request_iterator: AsyncIterator[Any], context: Any
@@ -116,7 +117,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         goes on."""
         async for request in request_iterator:
             try:
-                response = await self._infer(request)
+                response = await self._infer(request, context)
             except ModelportError as exc:
                 yield pb.ModelStreamInferResponse(error_message=exc.message)
             else:
@@ -142,16 +143,20 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         await self.plane.unload_model(request.model_name)
         return pb.RepositoryModelUnloadResponse()
 
-    async def _infer(self, request: Any) -> Any:
+    async def _infer(self, request: Any, context: Any) -> Any:
         arrivals = self.plane.arrivals
         arrivals.enter()
         try:
             decoded = request_from_grpc(request)
         finally:
             arrivals.leave()
-        response = await self.plane.infer(
-            request.model_name, request.model_version or None, decoded
-        )
+        name, version = request.model_name, request.model_version or None
+        ctx = None
+        if self.plane.staged:
+            metadata = {k.lower(): v for k, v in context.invocation_metadata() or ()
+                        if isinstance(v, str)}
+            ctx = CallContext(name=name, version=version, protocol="grpc", headers=metadata)
+        response = await self.plane.infer(name, version, decoded, ctx)
         return response_to_grpc(response)
 
 

@@ -25,6 +25,7 @@ from modelport.protocol.json_codec import (
 )
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.openapi import DOCS_HTML, openapi_document
+from modelport.serving.pipeline import CallContext
 from modelport.serving.rest_errors import http_status
 from modelport.serving.rest_io import (
     ClientGone,
@@ -100,7 +101,9 @@ class RestApp:
             elif path.startswith(_V1) and path.endswith(":predict"):
                 _check_method(method, "POST", path)
                 body = await read_body(receive, RequestHeaders(scope), self.max_body_bytes)
-                answer = await predict_rows(self.plane, path[len(_V1):-len(":predict")], body)
+                name = path[len(_V1):-len(":predict")]
+                ctx = _context(scope, name, None) if self.plane.staged else None
+                answer = await predict_rows(self.plane, name, body, ctx)
                 await send_bytes(send, 200, answer)
             else:
                 raise _NoRoute(f"no route {method} {path}; the API is described at /docs")
@@ -155,7 +158,8 @@ class RestApp:
             )
             arrived = True
             arrivals.leave()
-            response = await self.plane.infer(name, version, request)
+            ctx = _context(scope, name, version) if self.plane.staged else None
+            response = await self.plane.infer(name, version, request, ctx)
         finally:
             if not arrived:
                 arrivals.leave()
@@ -241,6 +245,11 @@ class _NoRoute(Exception):
     def __init__(self, message: str, status: int = 404) -> None:
         super().__init__(message)
         self.status = status
+
+
+def _context(scope: Scope, name: str, version: str | None) -> CallContext:
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+    return CallContext(name=name, version=version, protocol="rest", headers=headers)
 
 
 def _check_method(method: str, want: str, path: str) -> None:

@@ -19,13 +19,16 @@ from modelport.protocol.signature import Signature
 from modelport.protocol.table_codec import frame_to_inputs, outputs_to_rows, records_to_frame
 from modelport.protocol.types import InferenceRequest, InferenceResponse, Tensor
 from modelport.serving.dataplane import DataPlane
+from modelport.serving.pipeline import CallContext
 
 __all__ = ["predict_rows", "rows_to_request"]
 
 _EXAMPLE = '{"instances": [{"amount": 12.5, "country": "FR"}]}'
 
 
-async def predict_rows(plane: DataPlane, name: str, body: bytes) -> bytes:
+async def predict_rows(
+    plane: DataPlane, name: str, body: bytes, ctx: CallContext | None = None
+) -> bytes:
     """Answer one friendly predict call with the JSON body to send back."""
     try:
         doc = orjson.loads(body)
@@ -36,7 +39,7 @@ async def predict_rows(plane: DataPlane, name: str, body: bytes) -> bytes:
         raise InvalidInput(f"send a JSON object with a non-empty 'instances' list, e.g. {_EXAMPLE}")
     served = await plane.model(name)
     request = rows_to_request(served.signature, instances)
-    response = await plane.infer(name, served.version, request)
+    response = await plane.infer(name, served.version, request, ctx)
     return orjson.dumps(
         {
             "model_name": response.model_name,
