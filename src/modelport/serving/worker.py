@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -19,6 +18,7 @@ import uvicorn
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.models import ModelManager
 from modelport.serving.options import ServeConfig
+from modelport.serving.ports import listen_shared
 from modelport.serving.rest import RestApp
 from modelport.serving.source import ModelSource
 
@@ -46,10 +46,14 @@ async def serve_worker(
     config: ServeConfig,
     source_factory: SourceFactory,
     *,
-    rest_socket: socket.socket | None = None,
+    shared_ports: bool = False,
     signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
 ) -> None:
-    """Serve until one of ``signals`` arrives, then drain and return."""
+    """Serve until one of ``signals`` arrives, then drain and return.
+
+    With ``shared_ports`` the REST socket joins the port's SO_REUSEPORT group (one of several
+    workers); otherwise uvicorn binds the port alone.
+    """
     plane = build_plane(config, source_factory())
     app = RestApp(plane, max_body_bytes=config.max_body_bytes)
     await plane.start(preload=config.preload)
@@ -91,7 +95,8 @@ async def serve_worker(
     for sig in signals:
         loop.add_signal_handler(sig, drain)
     try:
-        await server.serve(sockets=[rest_socket] if rest_socket is not None else None)
+        sockets = [listen_shared(config.host, config.port)] if shared_ports else None
+        await server.serve(sockets=sockets)
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -105,7 +110,7 @@ def run_worker(
     config: ServeConfig,
     source_factory: SourceFactory,
     *,
-    rest_socket: socket.socket | None = None,
+    shared_ports: bool = False,
     signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
 ) -> None:
     """Run :func:`serve_worker` on a fresh uvloop event loop (the blocking entry point)."""
@@ -113,5 +118,5 @@ def run_worker(
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(
-            serve_worker(config, source_factory, rest_socket=rest_socket, signals=signals)
+            serve_worker(config, source_factory, shared_ports=shared_ports, signals=signals)
         )

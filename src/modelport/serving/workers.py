@@ -1,10 +1,9 @@
 """The supervisor: holds the ports, keeps N worker processes alive, drains them on SIGTERM.
 
-The REST socket is bound and listening in the supervisor and inherited by every worker
-(forked), so a worker that dies never closes the port: the others, and its replacement, keep
-accepting from the same queue. gRPC cannot take an inherited socket, so each worker binds
-the gRPC port itself with SO_REUSEPORT; the supervisor holds a bound, non-listening
-SO_REUSEPORT socket on it so the port stays reserved for us while workers come and go.
+Every worker listens on the REST and gRPC ports itself through SO_REUSEPORT (see
+:mod:`modelport.serving.ports`), so the kernel spreads connections evenly; a worker that dies
+takes only its own socket with it while the others keep answering, and its replacement joins
+the group. The supervisor reserves both ports for the server's whole life.
 """
 
 from __future__ import annotations
@@ -14,17 +13,16 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import socket
 import time
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
-from modelport.errors import Conflict
 from modelport.serving.options import ServeConfig
+from modelport.serving.ports import reserve_port
 from modelport.serving.worker import SourceFactory, run_worker
 
-__all__ = ["Supervisor", "bind_rest_socket", "reserve_grpc_port", "serve"]
+__all__ = ["Supervisor", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -36,36 +34,6 @@ _MAX_QUICK_DEATHS = 5
 def serve(config: ServeConfig, source_factory: SourceFactory) -> int:
     """Run the server until SIGTERM or SIGINT; the exit status to return to the shell."""
     return Supervisor(config, source_factory).run()
-
-
-def bind_rest_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket that every worker accepts on."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        sock = socket.create_server((host, port), family=family, backlog=2048)
-    except OSError as exc:
-        raise Conflict(
-            f"cannot listen on {host}:{port} for REST ({exc.strerror}); is another server "
-            "running there? Choose another port with --port"
-        ) from None
-    sock.set_inheritable(True)
-    return sock
-
-
-def reserve_grpc_port(host: str, port: int) -> socket.socket:
-    """A bound, never-listening SO_REUSEPORT socket: keeps the gRPC port ours."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise Conflict(
-            f"cannot bind {host}:{port} for gRPC ({exc.strerror}); choose another port with "
-            "--grpc-port, or --no-grpc"
-        ) from None
-    return sock
 
 
 class Supervisor:
@@ -87,32 +55,33 @@ class Supervisor:
         self._stopping = True
 
     def run(self) -> int:
-        rest = bind_rest_socket(self.config.host, self.config.port)
-        grpc_hold = None
-        config = replace(self.config, port=rest.getsockname()[1])
+        host = self.config.host
+        held = [reserve_port(host, self.config.port, what="REST", option="--port")]
+        config = replace(self.config, port=held[0].getsockname()[1])
         try:
             if config.grpc_port is not None:
-                grpc_hold = reserve_grpc_port(config.host, config.grpc_port)
-                config = replace(config, grpc_port=grpc_hold.getsockname()[1])
+                held.append(
+                    reserve_port(host, config.grpc_port, what="gRPC", option="--grpc-port")
+                )
+                config = replace(config, grpc_port=held[1].getsockname()[1])
             previous = {
                 sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
             }
             try:
-                return self._supervise(config, rest)
+                return self._supervise(config)
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
         finally:
-            rest.close()
-            if grpc_hold is not None:
-                grpc_hold.close()
+            for sock in held:
+                sock.close()
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
-    def _supervise(self, config: ServeConfig, rest: socket.socket) -> int:
+    def _supervise(self, config: ServeConfig) -> int:
         for slot in range(config.workers):
-            self._start(slot, config, rest)
+            self._start(slot, config)
         grpc = f", gRPC on {config.host}:{config.grpc_port}" if config.grpc_port else ""
         log.warning(
             "modelport serving REST on http://%s:%s%s with %d worker(s)",
@@ -139,14 +108,14 @@ class Supervisor:
                     )
                     self._drain()
                     return 1
-                self._start(slot, config, rest)
+                self._start(slot, config)
         self._drain()
         return 0
 
-    def _start(self, slot: int, config: ServeConfig, rest: socket.socket) -> None:
+    def _start(self, slot: int, config: ServeConfig) -> None:
         proc = self._context.Process(
             target=_worker_main,
-            args=(config, self._factory, rest),
+            args=(config, self._factory),
             name=f"modelport-worker-{slot}",
             daemon=False,
         )
@@ -169,7 +138,7 @@ class Supervisor:
         self._workers.clear()
 
 
-def _worker_main(config: ServeConfig, factory: SourceFactory, rest: socket.socket) -> None:
+def _worker_main(config: ServeConfig, factory: SourceFactory) -> None:
     # Ctrl-C reaches the whole process group: the supervisor alone decides, via SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -177,4 +146,4 @@ def _worker_main(config: ServeConfig, factory: SourceFactory, rest: socket.socke
     # LightGBM, torch) gets the cores per worker, unless the operator chose otherwise.
     cores = max(1, (os.cpu_count() or 1) // config.workers)
     os.environ.setdefault("OMP_NUM_THREADS", str(cores))
-    run_worker(config, factory, rest_socket=rest, signals=(signal.SIGTERM,))
+    run_worker(config, factory, shared_ports=True, signals=(signal.SIGTERM,))
