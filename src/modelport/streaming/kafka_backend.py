@@ -11,13 +11,14 @@ is written again with the same key (its input id), for downstream to de-duplicat
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, IncompatibleBrokerVersion, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from modelport.errors import ModelportError, NotFound, Unavailable
@@ -28,6 +29,7 @@ from modelport.streaming.urls import KafkaEndpoint
 __all__ = ["KafkaSink", "KafkaSource", "kafka_status"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _POLL_CAP_MS = 100
 """Longest single poll, so commits queued behind it on the consumer thread wait little."""
 
@@ -189,42 +191,58 @@ class KafkaSource:
 
 
 class KafkaSink:
-    """Produces one record per result to a topic, keyed by the input id."""
+    """Produces one record per result to a topic, keyed by the input id.
+
+    The producer is idempotent (no duplicates from its own retries) when the broker supports
+    it; against a broker without ``InitProducerId`` it falls back to a plain producer.
+    """
 
     def __init__(self, endpoint: KafkaEndpoint) -> None:
         self.endpoint = endpoint
         self._producer: Any = None
+        self._idempotent = True
 
     def __repr__(self) -> str:
         return f"KafkaSink(kafka://{self.endpoint.bootstrap}/{self.endpoint.topic})"
 
-    async def open(self) -> None:
-        def make() -> Any:
-            return KafkaProducer(
-                bootstrap_servers=self.endpoint.bootstrap.split(","),
-                acks="all",
-                linger_ms=2,
-                retries=5,
-            )
+    def _make(self) -> Any:
+        return KafkaProducer(
+            bootstrap_servers=self.endpoint.bootstrap.split(","),
+            acks="all",
+            linger_ms=2,
+            enable_idempotence=self._idempotent,
+        )
 
-        self._producer = await asyncio.to_thread(_guarded, self.endpoint, make)
+    async def open(self) -> None:
+        self._producer = await asyncio.to_thread(_guarded, self.endpoint, self._make)
 
     async def write(self, records: Sequence[Record]) -> int:
         if not records:
             return 0
-        producer = self._producer
-        if producer is None:
+        if self._producer is None:
             raise Unavailable("the Kafka sink is not open; call open() first")
-        topic = self.endpoint.topic
+        return await asyncio.to_thread(_guarded, self.endpoint, lambda: self._send(records))
 
-        def send() -> int:
-            futures = [producer.send(topic, key=r.id.encode(), value=r.body) for r in records]
-            producer.flush()
+    def _send(self, records: Sequence[Record]) -> int:
+        producer = self._producer
+        topic = self.endpoint.topic
+        futures = [producer.send(topic, key=r.id.encode(), value=r.body) for r in records]
+        producer.flush()
+        try:
             for future in futures:
                 future.get(timeout=0)  # raises the send's error, if any
-            return len(futures)
-
-        return await asyncio.to_thread(_guarded, self.endpoint, send)
+        except IncompatibleBrokerVersion:
+            if not self._idempotent:
+                raise
+            log.warning(
+                "Kafka at %s cannot do idempotent producing; writing without it",
+                self.endpoint.bootstrap,
+            )
+            producer.close(0)
+            self._idempotent = False
+            self._producer = self._make()
+            return self._send(records)
+        return len(futures)
 
     async def close(self) -> None:
         producer, self._producer = self._producer, None
