@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Callable, Generator
@@ -61,6 +62,10 @@ async def serve_worker(
         # Accept nothing before the models are in: the other workers answer meanwhile, and
         # a replacement worker never turns requests away with 503 while it warms up.
         await plane.models.wait_preloaded()
+    # What exists now (modules, models) lives as long as the worker: keep the cyclic garbage
+    # collector from walking it again and again under load.
+    gc.collect()
+    gc.freeze()
     grpc_server: Any = None
     if config.grpc_port is not None:
         from modelport.serving.grpc_server import start_grpc_server
