@@ -36,8 +36,15 @@ def stubs(cache: Path) -> tuple[ModuleType, ModuleType]:
     if not (out / "grpc_service_pb2_grpc.py").exists():
         out.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO.parent}",
-             f"--python_out={out}", f"--grpc_python_out={out}", str(PROTO)],
+            [
+                sys.executable,
+                "-m",
+                "grpc_tools.protoc",
+                f"-I{PROTO.parent}",
+                f"--python_out={out}",
+                f"--grpc_python_out={out}",
+                str(PROTO),
+            ],
             check=True,
         )
     sys.path.insert(0, str(out))

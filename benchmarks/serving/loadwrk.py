@@ -56,14 +56,22 @@ def run_wrk(url: str, script: Path, connections: int, duration_s: float) -> WrkR
     """Load ``url`` with ``connections`` keep-alive connections for ``duration_s`` seconds."""
     threads = 1 if connections == 1 else 2
     cmd = [
-        "wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration_s))}s",
-        "--timeout", "10s", "--latency", "-s", str(script), url,
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration_s))}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 60)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-300:]}")
-    d = json.loads(line[len("WRKJSON "):])
+    d = json.loads(line[len("WRKJSON ") :])
     kinds = ("connect", "read", "write", "status", "timeout")
     errors = sum(d[k] for k in kinds)
     detail = ", ".join(f"{k} {d[k]}" for k in kinds if d[k])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from datetime import datetime
@@ -22,9 +23,7 @@ _DISTS = {
 
 def server_version(key: str) -> str:
     if key.startswith("modelport"):
-        rev = subprocess.run(["git", "-C", str(S.ROOT), "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True).stdout.strip()
-        return f"modelport {S.version_of(S.REPO_PY, 'modelport')} (repo at {rev}, .venv)"
+        return _modelport_version()
     venv, dist = _DISTS[key]
     py = S.HERE / ".cache" / "venvs" / venv / "bin" / "python"
     xgb = S.version_of(py, "xgboost")
@@ -32,6 +31,30 @@ def server_version(key: str) -> str:
     extra = f", xgboost {xgb}" if key != "floor" else ""
     uv = "" if dist == "uvicorn" else f", uvicorn {S.version_of(py, 'uvicorn')}"
     return f"{dist} {S.version_of(py, dist)}{extra}{uv}"
+
+
+@functools.cache
+def _modelport_version() -> str:
+    rev = subprocess.run(
+        ["git", "-C", str(S.ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(S.ROOT), "status", "--porcelain", "src"], capture_output=True, text=True
+    ).stdout.strip()
+    state = " plus uncommitted changes in src/" if dirty else ""
+    return f"modelport {S.version_of(S.REPO_PY, 'modelport')} (repo at {rev}{state}, .venv)"
+
+
+@functools.cache
+def _modelport_version() -> str:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(S.ROOT), *args], capture_output=True, text=True
+        ).stdout.strip()
+
+    state = " plus uncommitted changes in src/" if git("status", "--porcelain", "src") else ""
+    rev = git("rev-parse", "--short", "HEAD")
+    return f"modelport {S.version_of(S.REPO_PY, 'modelport')} (repo at {rev}{state}, .venv)"
 
 
 def _cpu() -> str:
@@ -49,8 +72,18 @@ def _ratio(value: float, base: float | None) -> str:
 
 
 def render(
-    *, rows: list[Any], command: str, started: datetime, workers: int, duration: float,
-    predict_ms: float, omp: str, versions: dict[str, str], load: tuple[Any, Any], machine: str,
+    *,
+    rows: list[Any],
+    command: str,
+    started: datetime,
+    workers: int,
+    duration: float,
+    repeat: int,
+    predict_ms: float,
+    omp: str,
+    versions: dict[str, str],
+    load: tuple[Any, Any],
+    machine: str,
 ) -> str:
     rest = [r for r in rows if r.transport == "REST"]
     grpc = [r for r in rows if r.transport == "gRPC"]
@@ -70,7 +103,10 @@ def render(
         " work on the machine may share them: load average "
         f"{load[0][0]:.1f} at the start, {load[1][0]:.1f} at the end.",
         f"- **Setup:** {workers} worker processes for every server; {duration:g} s per run after"
-        " a warm-up; one single-row request per call (keep-alive connections);"
+        f" a 1 s warm-up; {repeat} interleaved round(s) (every server at one connection count,"
+        " then the next), each row showing the round with the most requests/s and the lowest"
+        " round's requests/s beside it; every server stays up for the whole run; one"
+        " single-row request per call (keep-alive connections);"
         f" OMP_NUM_THREADS={omp} for every server (cores / workers, what modelport's workers"
         " set for themselves), so XGBoost's OpenMP pool does not oversubscribe the cores.",
         f"- **One single-row XGBoost predict** (`Booster.inplace_predict`, 30 FP32 features, 200"
@@ -81,23 +117,28 @@ def render(
         "Ratios compare requests/s with MLServer's best setting and with the bare ASGI floor at"
         " the same number of connections.",
         "",
-        "| server | conns | req/s | p50 ms | p99 ms | errors | x MLServer best | x floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| server | conns | req/s | lowest round | p50 ms | p99 ms | errors | x MLServer best"
+        " | x floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rest:
         if r.failed:
-            lines.append(f"| {r.server} | - | failed: {r.failed} | | | | | |")
+            lines.append(
+                f"| {r.server} | {r.connections or '-'} | failed: {r.failed} | | | | | | |"
+            )
             continue
         base = floor.get(r.connections)
         err = f"{r.errors} ({r.detail})" if r.errors else "0"
         lines.append(
-            f"| {r.server} | {r.connections} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} |"
+            f"| {r.server} | {r.connections} | {r.rps:,.0f} | {r.low:,.0f} | {r.p50_ms:.2f} |"
+            f" {r.p99_ms:.2f} |"
             f" {err} | {_ratio(r.rps, ml_best.get(r.connections))} |"
             f" {_ratio(r.rps, base.rps if base else None)} |"
         )
     if grpc:
-        ml_grpc = {r.connections: r.rps for r in grpc if r.server.startswith("MLServer")
-                   and not r.failed}
+        ml_grpc = {
+            r.connections: r.rps for r in grpc if r.server.startswith("MLServer") and not r.failed
+        }
         lines += [
             "",
             "## gRPC (Python asyncio load generator, `grpc_load.py`)",
@@ -126,22 +167,29 @@ def _batching(ok: list[Any]) -> list[str]:
     both = sorted(set(on) & set(off))
     if not both:
         return []
-    out = ["", "## Batching on versus off (modelport, REST)", "",
-           "| conns | batching on req/s | off (max batch 1) req/s | on / off | p99 on | p99 off |",
-           "|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "",
+        "## Batching on versus off (modelport, REST)",
+        "",
+        "| conns | batching on req/s | off (max batch 1) req/s | on / off | p99 on | p99 off |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for c in both:
         a, b = on[c], off[c]
-        out.append(f"| {c} | {a.rps:,.0f} | {b.rps:,.0f} | {_ratio(a.rps, b.rps)} |"
-                   f" {a.p99_ms:.2f} | {b.p99_ms:.2f} |")
+        out.append(
+            f"| {c} | {a.rps:,.0f} | {b.rps:,.0f} | {_ratio(a.rps, b.rps)} |"
+            f" {a.p99_ms:.2f} | {b.p99_ms:.2f} |"
+        )
     return out
 
 
-def _targets(ok: list[Any], floor: dict[int, Any], ml_best: dict[int, float],
-             predict_ms: float) -> list[str]:
+def _targets(
+    ok: list[Any], floor: dict[int, Any], ml_best: dict[int, float], predict_ms: float
+) -> list[str]:
     mp = {r.connections: r for r in ok if r.server == "modelport"}
     out = ["", "## Targets of issue 3 (modelport, REST)", ""]
     if 64 not in mp:
-        return out + ["- modelport has no 64-connection figure in this run."]
+        return [*out, "- modelport has no 64-connection figure in this run."]
     m = mp[64]
     best = max(ml_best.values(), default=0.0)
 
@@ -149,19 +197,27 @@ def _targets(ok: list[Any], floor: dict[int, Any], ml_best: dict[int, float],
         return "met" if good else "**missed**"
 
     if best:
-        out.append(f"- Throughput at 64 connections >= 8x MLServer's best ({best:,.0f} req/s):"
-                   f" {m.rps:,.0f} req/s = {m.rps / best:.1f}x, {mark(m.rps >= 8 * best)}.")
+        out.append(
+            f"- Throughput at 64 connections >= 8x MLServer's best ({best:,.0f} req/s):"
+            f" {m.rps:,.0f} req/s = {m.rps / best:.1f}x, {mark(m.rps >= 8 * best)}."
+        )
     if 64 in floor:
         f = floor[64].rps
-        out.append(f"- Throughput at 64 connections >= 25% of the floor ({f:,.0f} req/s):"
-                   f" {100 * m.rps / f:.0f}%, {mark(m.rps >= 0.25 * f)}.")
-    out.append(f"- p99 <= 3x p50 at 64 connections: {m.p99_ms:.2f} ms vs {m.p50_ms:.2f} ms ="
-               f" {m.p99_ms / m.p50_ms:.1f}x, {mark(m.p99_ms <= 3 * m.p50_ms)}.")
+        out.append(
+            f"- Throughput at 64 connections >= 25% of the floor ({f:,.0f} req/s):"
+            f" {100 * m.rps / f:.0f}%, {mark(m.rps >= 0.25 * f)}."
+        )
+    out.append(
+        f"- p99 <= 3x p50 at 64 connections: {m.p99_ms:.2f} ms vs {m.p50_ms:.2f} ms ="
+        f" {m.p99_ms / m.p50_ms:.1f}x, {mark(m.p99_ms <= 3 * m.p50_ms)}."
+    )
     errors = sum(r.errors for r in mp.values())
     out.append(f"- No errors: {errors} errors over all modelport REST runs, {mark(errors == 0)}.")
     if 1 in mp and 1 in floor:
         limit = 1.5 * floor[1].p50_ms + predict_ms
-        out.append(f"- p50 at 1 connection <= 1.5x floor p50 + one predict"
-                   f" ({1.5 * floor[1].p50_ms:.3f} + {predict_ms:.3f} = {limit:.3f} ms):"
-                   f" {mp[1].p50_ms:.3f} ms, {mark(mp[1].p50_ms <= limit)}.")
+        out.append(
+            f"- p50 at 1 connection <= 1.5x floor p50 + one predict"
+            f" ({1.5 * floor[1].p50_ms:.3f} + {predict_ms:.3f} = {limit:.3f} ms):"
+            f" {mp[1].p50_ms:.3f} ms, {mark(mp[1].p50_ms <= limit)}."
+        )
     return out

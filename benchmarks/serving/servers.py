@@ -50,8 +50,9 @@ def ensure_venv(cache: Path, name: str, log: Path) -> Path:
     if not py.exists():
         subprocess.run(["python3.11", "-m", "venv", str(venv)], check=True)
     with log.open("w") as out:
-        rc = subprocess.run([str(py), "-m", "pip", "install", "-q", *packages],
-                            stdout=out, stderr=subprocess.STDOUT).returncode
+        rc = subprocess.run(
+            [str(py), "-m", "pip", "install", "-q", *packages], stdout=out, stderr=subprocess.STDOUT
+        ).returncode
     if rc != 0 or not _imports(py, probe):
         tail = log.read_text().strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"pip install failed: {tail[0][:160]}")
@@ -65,7 +66,8 @@ def _imports(py: Path, module: str) -> bool:
 def version_of(py: Path, dist: str) -> str:
     proc = subprocess.run(
         [str(py), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     return proc.stdout.strip() or "?"
 
@@ -96,7 +98,11 @@ class Running:
         env = {**os.environ, **launch.env}
         self._out = log.open("w")
         self.proc = subprocess.Popen(
-            launch.cmd, cwd=launch.cwd, env=env, stdout=self._out, stderr=subprocess.STDOUT,
+            launch.cmd,
+            cwd=launch.cwd,
+            env=env,
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -199,11 +205,30 @@ def floor(py: Path, workers: int, row: list[float]) -> Launch:
     port = free_port()
     return Launch(
         name="floor (bare ASGI)",
-        cmd=[str(py), "-m", "uvicorn", "floor_app:app", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-             "--no-access-log", "--log-level", "warning"],
-        cwd=APPS, ready_url=f"http://127.0.0.1:{port}/", infer_url=
-        f"http://127.0.0.1:{port}/v2/models/fraud/infer", body=matrix_body(row), startup_s=30,
+        cmd=[
+            str(py),
+            "-m",
+            "uvicorn",
+            "floor_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=APPS,
+        ready_url=f"http://127.0.0.1:{port}/",
+        infer_url=f"http://127.0.0.1:{port}/v2/models/fraud/infer",
+        body=matrix_body(row),
+        startup_s=30,
     )
 
 
@@ -212,34 +237,72 @@ def fastapi(py: Path, workers: int, row: list[float], model: Path) -> Launch:
     base = f"http://127.0.0.1:{port}"
     return Launch(
         name="FastAPI",
-        cmd=[str(py), "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1", "--port",
-             str(port), "--workers", str(workers), "--loop", "uvloop", "--http", "httptools",
-             "--no-access-log", "--log-level", "warning"],
-        cwd=APPS, env={"BENCH_MODEL": str(model)}, ready_url=f"{base}/v2/health/ready",
-        infer_url=f"{base}/v2/models/fraud/infer", body=matrix_body(row), startup_s=60,
+        cmd=[
+            str(py),
+            "-m",
+            "uvicorn",
+            "fastapi_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=APPS,
+        env={"BENCH_MODEL": str(model)},
+        ready_url=f"{base}/v2/health/ready",
+        infer_url=f"{base}/v2/models/fraud/infer",
+        body=matrix_body(row),
+        startup_s=60,
     )
 
 
-def mlserver(py: Path, workers: int, row: list[float], model: Path, folder: Path,
-             parallel_workers: int) -> Launch:
+def mlserver(
+    py: Path, workers: int, row: list[float], model: Path, folder: Path, parallel_workers: int
+) -> Launch:
     """MLServer: REST and gRPC in the main process; ``parallel_workers`` inference processes."""
     port, grpc_port, metrics = free_port(), free_port(), free_port()
     (folder / "fraud").mkdir(parents=True, exist_ok=True)
-    (folder / "settings.json").write_text(json.dumps({
-        "host": "127.0.0.1", "http_port": port, "grpc_port": grpc_port, "metrics_port": metrics,
-        "parallel_workers": parallel_workers, "debug": False,
-    }))
-    (folder / "fraud" / "model-settings.json").write_text(json.dumps({
-        "name": "fraud", "implementation": "mlserver_xgboost.XGBoostModel",
-        "parameters": {"uri": str(model), "version": "1"},
-    }))
+    (folder / "settings.json").write_text(
+        json.dumps(
+            {
+                "host": "127.0.0.1",
+                "http_port": port,
+                "grpc_port": grpc_port,
+                "metrics_port": metrics,
+                "parallel_workers": parallel_workers,
+                "debug": False,
+            }
+        )
+    )
+    (folder / "fraud" / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "fraud",
+                "implementation": "mlserver_xgboost.XGBoostModel",
+                "parameters": {"uri": str(model), "version": "1"},
+            }
+        )
+    )
     base = f"http://127.0.0.1:{port}"
     return Launch(
         name=f"MLServer (parallel_workers={parallel_workers})",
         cmd=[str(py.parent / "mlserver"), "start", str(folder)],
-        cwd=folder, ready_url=f"{base}/v2/models/fraud/ready",
-        infer_url=f"{base}/v2/models/fraud/infer", body=matrix_body(row),
-        grpc_target=f"127.0.0.1:{grpc_port}", grpc_body="matrix", startup_s=120,
+        cwd=folder,
+        ready_url=f"{base}/v2/models/fraud/ready",
+        infer_url=f"{base}/v2/models/fraud/infer",
+        body=matrix_body(row),
+        grpc_target=f"127.0.0.1:{grpc_port}",
+        grpc_body="matrix",
+        startup_s=120,
     )
 
 
@@ -248,11 +311,25 @@ def bentoml(py: Path, workers: int, row: list[float], model: Path) -> Launch:
     base = f"http://127.0.0.1:{port}"
     return Launch(
         name="BentoML",
-        cmd=[str(py.parent / "bentoml"), "serve", "bentoml_service:Fraud", "--host", "127.0.0.1",
-             "--port", str(port)],
-        cwd=APPS, env={"BENCH_MODEL": str(model), "BENCH_WORKERS": str(workers),
-                       "BENTOML_DO_NOT_TRACK": "true"},
-        ready_url=f"{base}/readyz", infer_url=f"{base}/predict", body=row_body(row), startup_s=120,
+        cmd=[
+            str(py.parent / "bentoml"),
+            "serve",
+            "bentoml_service:Fraud",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=APPS,
+        env={
+            "BENCH_MODEL": str(model),
+            "BENCH_WORKERS": str(workers),
+            "BENTOML_DO_NOT_TRACK": "true",
+        },
+        ready_url=f"{base}/readyz",
+        infer_url=f"{base}/predict",
+        body=row_body(row),
+        startup_s=120,
     )
 
 
@@ -262,27 +339,43 @@ def litserve(py: Path, workers: int, row: list[float], model: Path) -> Launch:
     return Launch(
         name="LitServe",
         cmd=[str(py), "litserve_app.py", str(port), str(workers)],
-        cwd=APPS, env={"BENCH_MODEL": str(model), "LITSERVE_DISABLE_TELEMETRY": "1"},
-        ready_url=f"{base}/health", infer_url=f"{base}/predict", body=row_body(row),
+        cwd=APPS,
+        env={"BENCH_MODEL": str(model), "LITSERVE_DISABLE_TELEMETRY": "1"},
+        ready_url=f"{base}/health",
+        infer_url=f"{base}/predict",
+        body=row_body(row),
         startup_s=120,
     )
 
 
-def modelport(workers: int, features: list[str], row: list[float], home: Path, *,
-              batching: bool, grpc: bool) -> Launch:
+def modelport(
+    workers: int, features: list[str], row: list[float], home: Path, *, batching: bool, grpc: bool
+) -> Launch:
     """``modelport serve`` from the repo's venv (through serve_cmd if the CLI lacks ``serve``)."""
     port = free_port()
     grpc_port = free_port() if grpc else None
-    args = ["fraud", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-            "--preload", *(["--grpc-port", str(grpc_port)] if grpc_port else ["--no-grpc"]),
-            *([] if batching else ["--max-batch-size", "1"])]
+    args = [
+        "fraud",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--preload",
+        *(["--grpc-port", str(grpc_port)] if grpc_port else ["--no-grpc"]),
+        *([] if batching else ["--max-batch-size", "1"]),
+    ]
     base = f"http://127.0.0.1:{port}"
     return Launch(
         name="modelport" if batching else "modelport (batching off)",
         cmd=[*modelport_command(), "serve", *args],
-        env={"MODELPORT_HOME": str(home)}, ready_url=f"{base}/v2/models/fraud/ready",
-        infer_url=f"{base}/v2/models/fraud/infer", body=named_body(features, row),
-        grpc_target=f"127.0.0.1:{grpc_port}" if grpc_port else None, grpc_body="named",
+        env={"MODELPORT_HOME": str(home)},
+        ready_url=f"{base}/v2/models/fraud/ready",
+        infer_url=f"{base}/v2/models/fraud/infer",
+        body=named_body(features, row),
+        grpc_target=f"127.0.0.1:{grpc_port}" if grpc_port else None,
+        grpc_body="named",
         startup_s=90,
     )
 
