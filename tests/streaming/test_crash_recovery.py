@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import numpy as np
 import orjson
 import redis
@@ -38,13 +40,13 @@ def produce(client: redis.Redis, stream: str, n: int) -> list[bytes]:
 
 
 def start_scorer(
-    env: dict[str, str], redis_url: str, prefix: str, log: Path
+    env: dict[str, str], redis_url: str, prefix: str, log: Path, *extra: str
 ) -> subprocess.Popen[bytes]:
     args = [
         sys.executable, "-c", RUN, "run", "fraud@production",
         "--source", f"{redis_url}?stream={prefix}:tx&group=scorer",
         "--sink", f"{redis_url}?stream={prefix}:scores",
-        "--max-batch", "500", "--max-wait-ms", "5", "--consumer", "scorer-1",
+        "--max-batch", "500", "--max-wait-ms", "5", "--consumer", "scorer-1", *extra,
     ]  # fmt: skip
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log.open("ab"))
 
@@ -79,7 +81,7 @@ def test_kill_9_mid_stream_then_restart_gives_every_output_exactly_once(
     pending_at_kill = client.xpending(source, "scorer")["pending"]
     assert N // 3 <= written_at_kill < N, "the kill must land mid-stream"
 
-    second = start_scorer(registry_env, redis_url, prefix, log)
+    second = start_scorer(registry_env, redis_url, prefix, log, "--metrics-port", "0")
     try:
 
         def finished() -> bool:
@@ -87,6 +89,11 @@ def test_kill_9_mid_stream_then_restart_gives_every_output_exactly_once(
             return client.xlen(sink) >= N and group["pending"] == 0 and group["lag"] == 0
 
         wait_for("every output", finished, second, log)
+        port = re.search(r"metrics on http://0.0.0.0:(\d+)/metrics", log.read_text())
+        assert port is not None, log.read_text()
+        metrics = httpx.get(f"http://127.0.0.1:{port[1]}/metrics").text
+        consumed = re.search(r'modelport_stream_consumed_total\{model="fraud"\} (\S+)', metrics)
+        assert consumed is not None and float(consumed[1]) >= N - written_at_kill
         second.send_signal(signal.SIGTERM)
         assert second.wait(20) == 0, log.read_text()
     finally:
