@@ -75,6 +75,34 @@ def test_every_row_is_scored_as_xgboost_scores_it(
     assert result.model == "fraud:1" and result.model_loads <= 1
 
 
+def test_two_processes_write_exactly_what_one_process_writes(
+    tmp_path: Path, batch_registry: Registry, fraud: VersionInfo
+) -> None:
+    source = write_parquet(make_transactions(400), tmp_path / "tx.parquet", row_group_size=50)
+    one = LocalEngine(batch_registry, processes=1).run(_fraud_job(source, tmp_path / "one"))
+    two = LocalEngine(batch_registry, processes=2).run(_fraud_job(source, tmp_path / "two"))
+    assert folder_digest(tmp_path / "two") == folder_digest(tmp_path / "one")
+    assert two.units_run == 8
+    assert 1 <= two.model_loads <= 2  # each process loads once, whatever its unit count
+    assert two.run_id == one.run_id
+
+
+def test_a_model_that_cannot_load_in_the_processes_stops_the_run(
+    tmp_path: Path, batch_registry: Registry, fraud_model_file: Path
+) -> None:
+    own = tmp_path / "model.json"
+    own.write_bytes(fraud_model_file.read_bytes() + b"\n\n")
+    info = register_artifact(
+        batch_registry,
+        Registration(name="fraud", artifact=own, registered_by="t", alias="production"),
+    )
+    Path(info.artifact_uri).write_text('{"learner": {}}')
+    source = write_parquet(make_transactions(100), tmp_path / "tx.parquet", row_group_size=25)
+    with pytest.raises(IntegrityError, match="has changed since it was registered"):
+        LocalEngine(batch_registry, processes=2).run(_fraud_job(source, tmp_path / "out"))
+    assert not list((tmp_path / "out").glob("part-*"))
+
+
 def test_bad_rows_are_rejected_with_their_position_and_the_run_goes_on(
     tmp_path: Path, batch_registry: Registry, scorer: VersionInfo
 ) -> None:

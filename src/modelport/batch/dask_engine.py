@@ -72,7 +72,7 @@ class DaskEngine:
             shared = client.scatter(ctx, broadcast=True, hash=False)
             futures = [client.submit(run_unit, shared, unit, pure=False) for unit in units]
             try:
-                for future in distributed.as_completed(futures):
+                for future in distributed.as_completed(futures, loop=client.loop):
                     outcome: UnitOutcome = future.result()
                     progress.advanced(outcome.rows_read, outcome.rows_rejected)
                     yield outcome
