@@ -87,16 +87,18 @@ class ServeConfig:
         )
         cache = CachePolicy(max_entries=cache_size, ttl_s=cache_ttl_s) if cache_size else None
         return cls(
-            host=host or server.host,
+            host=server.host if host is None else host,
             port=server.port if port is None else port,
             grpc_port=None if not grpc else (server.grpc_port if grpc_port is None else grpc_port),
-            workers=workers or server.workers or os.cpu_count() or 1,
-            max_body_bytes=max_body_bytes or server.max_body_bytes,
+            workers=(server.workers or os.cpu_count() or 1) if workers is None else workers,
+            max_body_bytes=server.max_body_bytes if max_body_bytes is None else max_body_bytes,
             preload=preload,
             drain_timeout_s=drain_timeout_s,
             models=ManagerConfig(
                 refs=tuple(refs),
-                max_loaded=max_loaded_models or server.max_loaded_models,
+                max_loaded=(
+                    server.max_loaded_models if max_loaded_models is None else max_loaded_models
+                ),
                 poll_interval_s=poll_interval_s,
                 options=ModelOptions(batch=batch, cache=cache),
             ),
