@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from modelport.config import load_settings
+from modelport.routing.options import RoutingOptions
 from modelport.serving.options import ServeConfig
 from modelport.serving.registry_source import RegistrySource
 from modelport.serving.workers import serve as run_server
@@ -54,6 +55,20 @@ def serve(
     config: Path = typer.Option(
         None, "--config", "-c", help="YAML settings file (registry, server, batching)."
     ),
+    routing: bool = typer.Option(
+        True, "--routing/--no-routing",
+        help="Route endpoints by their deployments (modelport deploy); off serves names as is.",
+    ),
+    routing_poll_interval: float = typer.Option(
+        1.0, help="Seconds between each worker's checks for deployment changes."
+    ),
+    controller: bool = typer.Option(
+        True, "--controller/--no-controller",
+        help="Run the rollout controller in this server (one worker leads).",
+    ),
+    controller_tick: float = typer.Option(
+        1.0, help="Seconds between the rollout controller's looks at running rollouts."
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
     settings = load_settings(config)
@@ -74,6 +89,14 @@ def serve(
         preload=preload,
         poll_interval_s=poll_interval,
         drain_timeout_s=drain_timeout,
+        routing=RoutingOptions(
+            enabled=routing,
+            poll_interval_s=routing_poll_interval,
+            flush_interval_s=routing_poll_interval,
+            controller=controller,
+            controller_tick_s=controller_tick,
+            lease_ttl_s=max(5.0, 3 * controller_tick),
+        ),
     )
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)

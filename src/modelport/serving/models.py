@@ -172,14 +172,16 @@ class ModelManager:
 
     def lookup(self, name: str, version: str | None = None) -> ServedModel | None:
         """The loaded version answering for ``name`` (or exactly ``version``), else None."""
-        slot = self._slots.get(name)
-        if slot is None or (served := slot.current) is None:
-            return None
-        if version is not None and version != served.version:
-            pinned = self._pinned.get((name, version))
-            if pinned is None or (served := pinned.current) is None:
+        pinned = self._pinned.get((name, version)) if version is not None else None
+        if pinned is not None and (served := pinned.current) is not None:
+            slot = pinned  # a pinned version answers even while the default is not loaded
+        else:
+            found = self._slots.get(name)
+            if found is None or (served := found.current) is None:
                 return None
-            slot = pinned
+            if version is not None and version != served.version:
+                return None
+            slot = found
         self._tick += 1
         slot.used = self._tick
         return served
@@ -190,8 +192,14 @@ class ModelManager:
         if served is not None:
             return served
         if version is not None:
-            default = await self.get(name)
-            if default.version == version:
+            try:
+                default: ServedModel | None = await self.get(name)
+            except Unavailable:
+                named = self._slots.get(name)
+                if named is None or named.disabled:
+                    raise
+                default = None  # a default version that cannot load never blocks a pinned one
+            if default is not None and default.version == version:
                 return default
         slot = self._slot_for(name, version)
         if slot.disabled:

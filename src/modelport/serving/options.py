@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from modelport.config import Settings
 from modelport.errors import InvalidInput
+from modelport.routing.options import RoutingOptions
 from modelport.serving.batcher import BatchPolicy
 from modelport.serving.cache import CachePolicy
 from modelport.serving.models import ManagerConfig
@@ -44,6 +45,9 @@ class ServeConfig:
     models: ManagerConfig = field(default_factory=ManagerConfig)
     """What to serve: references, batching, caching, LRU and alias polling."""
 
+    routing: RoutingOptions = field(default_factory=RoutingOptions)
+    """Deployments: traffic splits, rollout controller, measurement flushes."""
+
     def __post_init__(self) -> None:
         if type(self.workers) is not int or self.workers < 1:
             raise InvalidInput(f"workers must be >= 1, got {self.workers!r}")
@@ -77,6 +81,7 @@ class ServeConfig:
         preload: bool = False,
         poll_interval_s: float = 1.5,
         drain_timeout_s: float = 30.0,
+        routing: RoutingOptions | None = None,
     ) -> ServeConfig:
         """Settings (environment or YAML), overridden by every option that is not None."""
         server = settings.server
@@ -94,6 +99,7 @@ class ServeConfig:
             max_body_bytes=server.max_body_bytes if max_body_bytes is None else max_body_bytes,
             preload=preload,
             drain_timeout_s=drain_timeout_s,
+            routing=routing or RoutingOptions(),
             models=ManagerConfig(
                 refs=tuple(refs),
                 max_loaded=(

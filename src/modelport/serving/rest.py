@@ -38,7 +38,7 @@ from modelport.serving.rest_io import (
 )
 from modelport.serving.rest_predict import predict_rows
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "RestApp"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "FeedbackHandler", "RestApp"]
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,9 @@ _NOT_READY = orjson.dumps({"ready": False})
 
 Handler = Callable[["RestApp", Scope, Receive, Send], Awaitable[None]]
 
+FeedbackHandler = Callable[[str, bytes], Awaitable[dict[str, Any]]]
+"""``POST /v2/models/{name}/feedback``: (name, body) -> the JSON answer."""
+
 
 class RestApp:
     """The ASGI application. With ``manage_plane`` it starts and stops the data plane on the
@@ -67,6 +70,7 @@ class RestApp:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         manage_plane: bool = False,
         preload: bool = False,
+        feedback: FeedbackHandler | None = None,
     ) -> None:
         if max_body_bytes < 1:
             raise InvalidInput(f"max_body_bytes must be >= 1, got {max_body_bytes}")
@@ -74,6 +78,7 @@ class RestApp:
         self.max_body_bytes = max_body_bytes
         self._manage_plane = manage_plane
         self._preload = preload
+        self._feedback = feedback
         self._arrivals = plane.arrivals
         self._server_metadata = orjson.dumps(plane.server_metadata())
 
@@ -136,6 +141,10 @@ class RestApp:
             _check_method(method, "GET", scope["path"])
             meta = await self.plane.model_metadata(name, version)
             await send_bytes(send, 200, orjson.dumps(meta))
+        elif action == "feedback" and self._feedback is not None:
+            _check_method(method, "POST", scope["path"])
+            body = await read_body(receive, RequestHeaders(scope), self.max_body_bytes)
+            await send_bytes(send, 200, orjson.dumps(await self._feedback(name, body)))
         elif action == "ready":
             _check_method(method, "GET", scope["path"])
             ready = await self.plane.model_ready(name, version)
@@ -166,10 +175,13 @@ class RestApp:
         payload, header_length = encode_response(
             response, binary_outputs=requested_binary_outputs(request)
         )
+        # which version answered (routing may have chosen it): x-model-version
+        answered = response.model_version
+        extra = [(b"x-model-version", answered.encode())] if answered else []
         if header_length is None:
-            await send_bytes(send, 200, payload)
+            await send_bytes(send, 200, payload, extra=extra)
         else:
-            extra = [(b"inference-header-content-length", b"%d" % header_length)]
+            extra.append((b"inference-header-content-length", b"%d" % header_length))
             await send_bytes(send, 200, payload, _OCTET, extra)
 
     # -- health, metadata, docs --------------------------------------------------------------

@@ -11,14 +11,16 @@ import contextlib
 import gc
 import logging
 import signal
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
 import uvicorn
 
+from modelport.routing.runtime import RoutingRuntime
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.models import ModelManager
 from modelport.serving.options import ServeConfig
+from modelport.serving.pipeline import Stage
 from modelport.serving.ports import listen_shared
 from modelport.serving.rest import RestApp
 from modelport.serving.source import ModelSource
@@ -31,8 +33,10 @@ SourceFactory = Callable[[], ModelSource]
 """Builds the model source inside each worker (after fork: database connections are per process)."""
 
 
-def build_plane(config: ServeConfig, source: ModelSource) -> DataPlane:
-    return DataPlane(ModelManager(source, config.models))
+def build_plane(
+    config: ServeConfig, source: ModelSource, stages: Sequence[Stage] = ()
+) -> DataPlane:
+    return DataPlane(ModelManager(source, config.models), stages=stages)
 
 
 class _Server(uvicorn.Server):
@@ -55,13 +59,20 @@ async def serve_worker(
     With ``shared_ports`` the REST socket joins the port's SO_REUSEPORT group (one of several
     workers); otherwise uvicorn binds the port alone.
     """
-    plane = build_plane(config, source_factory())
-    app = RestApp(plane, max_body_bytes=config.max_body_bytes)
+    source = source_factory()
+    routing = RoutingRuntime.for_source(source, config.routing)
+    # The pipeline, outermost first: routing picks the version the core answers with.
+    stages: list[Stage] = [routing.stage] if routing is not None else []
+    plane = build_plane(config, source, stages)
+    app = RestApp(plane, max_body_bytes=config.max_body_bytes,
+                  feedback=routing.feedback if routing is not None else None)
     await plane.start(preload=config.preload)
     if config.preload:
         # Accept nothing before the models are in: the other workers answer meanwhile, and
         # a replacement worker never turns requests away with 503 while it warms up.
         await plane.models.wait_preloaded()
+    if routing is not None:  # routes apply (their versions loaded) before the first request
+        await routing.start(plane.models)
     # What exists now (modules, models) lives as long as the worker: keep the cyclic garbage
     # collector from walking it again and again under load.
     gc.collect()
@@ -108,6 +119,8 @@ async def serve_worker(
         if grpc_server is not None and not draining:
             draining.append(loop.create_task(grpc_server.stop(config.drain_timeout_s)))
         await asyncio.gather(*draining, return_exceptions=True)
+        if routing is not None:
+            await routing.stop()
         await plane.stop()
 
 
