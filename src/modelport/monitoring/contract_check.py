@@ -1,0 +1,172 @@
+"""The per-request data contract check, compiled once per contract.
+
+Numeric inputs are checked together: their arrays are concatenated into one block and compared
+with the bound vectors in two numpy operations (NaN fails both comparisons, so missing values
+fall out of the same test). Only a request that fails gets the slower pass that says which
+field, which value, which rule. Categorical inputs are one ``np.isin`` each.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from modelport.errors import ContractViolation
+from modelport.monitoring.contract import Contract, FieldRule
+from modelport.protocol.types import Tensor
+
+__all__ = ["ContractCheck", "Violation", "contract_error"]
+
+_SHOWN = 20
+_NUMERIC_TYPES = frozenset(
+    ("INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64",
+     "FP16", "FP32", "FP64")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: which field, which row, what came, what was allowed."""
+
+    field: str
+    rule: str
+    """``type``, ``min``, ``max``, ``missing`` or ``category``."""
+    value: Any
+    limit: Any = None
+    row: int = 0
+
+    def describe(self) -> str:
+        value = _show(self.value)
+        if self.rule == "min":
+            return f"{self.field}={value} is below the minimum {self.limit:g} (row {self.row})"
+        if self.rule == "max":
+            return f"{self.field}={value} is above the maximum {self.limit:g} (row {self.row})"
+        if self.rule == "missing":
+            return f"{self.field} is missing (row {self.row}) and the contract does not allow it"
+        if self.rule == "category":
+            allowed = ", ".join(self.limit[:8]) + (", ..." if len(self.limit) > 8 else "")
+            return f"{self.field}={value} is not an allowed category ({allowed}) (row {self.row})"
+        return f"{self.field} was sent as {value}; the contract wants {self.limit}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "rule": self.rule, "value": self.value,
+                "limit": self.limit, "row": self.row}
+
+
+class ContractCheck:
+    """Checks requests against one contract; most requests cost a handful of numpy calls."""
+
+    __slots__ = ("_cats", "_hi", "_lo", "_numeric", "_types", "contract")
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        numeric = [
+            f for f in contract.fields
+            if f.kind == "numeric" and f.datatype in _NUMERIC_TYPES
+            and (f.min is not None or f.max is not None or not f.nullable)
+        ]
+        self._numeric = tuple(numeric)
+        self._lo = np.array([-math.inf if f.min is None else f.min for f in numeric])[:, None]
+        self._hi = np.array([math.inf if f.max is None else f.max for f in numeric])[:, None]
+        self._cats = tuple(
+            (f, np.array([c.encode() for c in f.categories] + list(f.categories), dtype=object))
+            for f in contract.fields
+            if f.kind == "categorical" and f.datatype == "BYTES" and f.categories is not None
+        )
+        self._types = {f.name: f.datatype for f in contract.fields}
+
+    def violations(self, inputs: Sequence[Tensor]) -> list[Violation]:
+        """Every broken rule in the request (empty when it fits the contract)."""
+        by_name = {t.name: t for t in inputs}
+        found: list[Violation] = []
+        types = self._types
+        for t in inputs:
+            want = types.get(t.name)
+            if want is not None and t.datatype != want:
+                found.append(Violation(t.name, "type", t.datatype, want))
+        if self._numeric:
+            self._check_numeric(by_name, found)
+        for rule, allowed in self._cats:
+            tensor = by_name.get(rule.name)
+            if tensor is not None and tensor.datatype == "BYTES":
+                _check_categories(rule, allowed, tensor.data.reshape(-1), found)
+        return found
+
+    def _check_numeric(self, by_name: dict[str, Tensor], found: list[Violation]) -> None:
+        arrays = []
+        for rule in self._numeric:
+            tensor = by_name.get(rule.name)
+            if tensor is None or tensor.datatype != rule.datatype:
+                return self._check_each(by_name, found)
+            arrays.append(tensor.data)
+        try:
+            block = np.concatenate(arrays).reshape(len(arrays), -1)
+        except ValueError:  # differing shapes: the signature check will say so
+            return self._check_each(by_name, found)
+        if ((block >= self._lo) & (block <= self._hi)).all():
+            return None
+        for i, rule in enumerate(self._numeric):
+            _explain(rule, block[i], found)
+        return None
+
+    def _check_each(self, by_name: dict[str, Tensor], found: list[Violation]) -> None:
+        for rule in self._numeric:
+            tensor = by_name.get(rule.name)
+            if tensor is not None and tensor.datatype in _NUMERIC_TYPES:
+                _explain(rule, tensor.data.reshape(-1), found)
+
+
+def _explain(rule: FieldRule, values: np.ndarray[Any, Any], found: list[Violation]) -> None:
+    lo = -math.inf if rule.min is None else rule.min
+    hi = math.inf if rule.max is None else rule.max
+    bad = ~((values >= lo) & (values <= hi))
+    if not bad.any():
+        return
+    for row in np.flatnonzero(bad)[:_SHOWN].tolist():
+        value = values[row].item()
+        if isinstance(value, float) and math.isnan(value):
+            if not rule.nullable:
+                found.append(Violation(rule.name, "missing", None, None, row))
+        elif value < lo:
+            found.append(Violation(rule.name, "min", value, lo, row))
+        else:
+            found.append(Violation(rule.name, "max", value, hi, row))
+
+
+def _check_categories(
+    rule: FieldRule, allowed: np.ndarray[Any, Any], values: np.ndarray[Any, Any],
+    found: list[Violation],
+) -> None:
+    ok = np.isin(values, allowed)
+    if ok.all():
+        return
+    for row in np.flatnonzero(~ok)[:_SHOWN].tolist():
+        value = values[row]
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+        if text == "":
+            if not rule.nullable:
+                found.append(Violation(rule.name, "missing", None, None, row))
+        else:
+            found.append(Violation(rule.name, "category", text, rule.categories, row))
+
+
+def contract_error(model: str, violations: Sequence[Violation]) -> ContractViolation:
+    """The 422 answer: every violation, one per clause, and how to change the contract."""
+    shown = "; ".join(v.describe() for v in violations[:_SHOWN])
+    more = f"; and {len(violations) - _SHOWN} more" if len(violations) > _SHOWN else ""
+    return ContractViolation(
+        f"the request breaks the data contract of model {model!r}: {shown}{more}. "
+        f"If the data is right, widen the contract: modelport monitor contract {model} "
+        f"--set FIELD.max=VALUE",
+        details={"violations": [v.to_dict() for v in violations]},
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)

@@ -1,0 +1,88 @@
+"""Reading the inference log back: one model's rows in a time window, as a DataFrame.
+
+Only partitions whose day overlaps the window are opened; files being written (named ``_...``)
+are skipped. Used by drift checks and by feedback (to find what a request was answered).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+
+import fsspec
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["log_versions", "read_log"]
+
+_PART = re.compile(r"/version=([^/]+)/date=(\d{4}-\d{2}-\d{2})/part-[^/]*\.parquet$")
+
+
+def _files(root: str, model: str) -> list[tuple[str, str, str]]:
+    fs, base = fsspec.core.url_to_fs(root)
+    pattern = f"{base.rstrip('/')}/model={model}/version=*/date=*/part-*.parquet"
+    found = []
+    for path in sorted(fs.glob(pattern)):
+        match = _PART.search(path)
+        if match:
+            found.append((path, match.group(1), match.group(2)))
+    return found
+
+
+def log_versions(root: str, model: str) -> list[str]:
+    """Versions of ``model`` that have logged traffic."""
+    return sorted({v for _, v, _ in _files(root, model)}, key=lambda v: (len(v), v))
+
+
+def read_log(
+    root: str,
+    model: str,
+    *,
+    versions: Collection[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    columns: Sequence[str] | None = None,
+    request_ids: Collection[str] | None = None,
+) -> pd.DataFrame:
+    """Logged rows of ``model`` (with a ``version`` column), oldest first.
+
+    ``columns`` limits what is read (missing ones are skipped); ``request_ids`` keeps only
+    those requests. An empty log gives an empty frame.
+    """
+    fs, _ = fsspec.core.url_to_fs(root)
+    first_day = (since - timedelta(days=1)).strftime("%Y-%m-%d") if since else None
+    last_day = (until + timedelta(days=1)).strftime("%Y-%m-%d") if until else None
+    wanted = None if request_ids is None else pa.array(list(request_ids), pa.string())
+    tables: list[pa.Table] = []
+    for path, version, day in _files(root, model):
+        if versions is not None and version not in versions:
+            continue
+        if (first_day and day < first_day) or (last_day and day > last_day):
+            continue
+        with fs.open(path, "rb") as f:
+            table = pq.read_table(f)
+        if columns is not None:
+            keep = [c for c in ("request_id", "row", "timestamp", *columns)
+                    if c in table.column_names]
+            table = table.select(list(dict.fromkeys(keep)))
+        mask = None
+        if since is not None:
+            mask = pc.greater_equal(table["timestamp"], pa.scalar(since, pa.timestamp("us", "UTC")))
+        if until is not None:
+            upper = pc.less(table["timestamp"], pa.scalar(until, pa.timestamp("us", "UTC")))
+            mask = upper if mask is None else pc.and_(mask, upper)
+        if wanted is not None:
+            hit = pc.is_in(table["request_id"], value_set=wanted)
+            mask = hit if mask is None else pc.and_(mask, hit)
+        if mask is not None:
+            table = table.filter(mask)
+        if table.num_rows:
+            tables.append(table.append_column("version", pa.array([version] * table.num_rows)))
+    if not tables:
+        return pd.DataFrame({"request_id": pd.Series(dtype=str), "version": pd.Series(dtype=str)})
+    merged = pa.concat_tables(tables, promote_options="permissive")
+    frame: pd.DataFrame = merged.to_pandas()
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

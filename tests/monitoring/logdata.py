@@ -1,0 +1,36 @@
+"""Records for the inference log tests."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from modelport.monitoring.log_table import LogRecord
+from modelport.protocol.types import Tensor
+
+
+def record(
+    request_id: str,
+    amount: list[float],
+    *,
+    email: list[bytes] | None = None,
+    model: str = "fraud",
+    version: str = "1",
+    ts: float | None = None,
+    with_proba: bool = True,
+    violations: str | None = None,
+) -> LogRecord:
+    n = len(amount)
+    inputs = [Tensor(name="amount", datatype="FP64", data=np.array(amount))]
+    if email is not None:
+        inputs.append(Tensor(name="email", datatype="BYTES", data=np.array(email, dtype=object)))
+    outputs = [Tensor(name="predict", datatype="INT64", data=np.arange(n, dtype=np.int64) % 2)]
+    if with_proba:
+        proba = np.tile(np.array([[0.25, 0.75]], dtype=np.float32), (n, 1))
+        outputs.append(Tensor(name="predict_proba", datatype="FP32", data=proba))
+    return LogRecord(
+        ts=time.time() if ts is None else ts, request_id=request_id, endpoint=model,
+        model=model, version=version, protocol="rest", latency_s=0.002, inputs=inputs,
+        outputs=outputs, violations=violations,
+    )

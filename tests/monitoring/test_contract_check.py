@@ -1,0 +1,103 @@
+"""The per-request contract check: fast when clean, precise when not."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from modelport.errors import ContractViolation
+from modelport.monitoring.contract import Contract, FieldRule
+from modelport.monitoring.contract_check import ContractCheck, contract_error
+from modelport.protocol.types import Tensor
+
+CONTRACT = Contract(
+    model="fraud",
+    fields=(
+        FieldRule(name="amount", datatype="FP64", min=0.0, max=100.0),
+        FieldRule(name="hour", datatype="INT64", min=0, max=23, nullable=True),
+        FieldRule(name="score", datatype="FP32", nullable=True),
+        FieldRule(name="country", datatype="BYTES", kind="categorical",
+                  categories=("FR", "DE")),
+    ),
+)
+
+
+def request(amount: list[float], hour: list[int], country: list[bytes],
+            score: list[float] | None = None) -> list[Tensor]:
+    n = len(amount)
+    return [
+        Tensor(name="amount", datatype="FP64", data=np.array(amount, dtype=np.float64)),
+        Tensor(name="hour", datatype="INT64", data=np.array(hour, dtype=np.int64)),
+        Tensor(name="score", datatype="FP32",
+               data=np.array(score or [0.5] * n, dtype=np.float32)),
+        Tensor(name="country", datatype="BYTES", data=np.array(country, dtype=object)),
+    ]
+
+
+def test_clean_requests_have_no_violations() -> None:
+    check = ContractCheck(CONTRACT)
+    assert check.violations(request([1.0, 100.0], [0, 23], [b"FR", b"DE"])) == []
+    assert check.violations(request([50.0], [5], [b"FR"], score=[float("nan")])) == []
+
+
+def test_every_violation_names_field_rule_value_and_row() -> None:
+    check = ContractCheck(CONTRACT)
+    found = check.violations(
+        request([5.0, -1.0, 1e9, float("nan")], [1, 2, 30, 4], [b"FR", b"XX", b"", b"DE"])
+    )
+    got = {(v.field, v.rule, v.row) for v in found}
+    assert got == {
+        ("amount", "min", 1), ("amount", "max", 2), ("amount", "missing", 3),
+        ("hour", "max", 2), ("country", "category", 1), ("country", "missing", 2),
+    }
+    big = next(v for v in found if v.rule == "max" and v.field == "amount")
+    assert big.value == 1e9 and big.limit == 100.0
+
+
+def test_type_mismatch_and_column_shaped_inputs() -> None:
+    check = ContractCheck(CONTRACT)
+    inputs = request([5.0], [1], [b"FR"])
+    inputs[0] = Tensor(name="amount", datatype="FP32", data=np.array([5.0], dtype=np.float32))
+    found = check.violations(inputs)
+    assert [(v.field, v.rule, v.value, v.limit) for v in found] == [
+        ("amount", "type", "FP32", "FP64")]
+    inputs = request([5.0, 200.0], [1, 2], [b"FR", b"DE"])
+    inputs[1] = Tensor(name="hour", datatype="INT64", data=np.array([[1], [2]], dtype=np.int64))
+    assert [(v.field, v.rule) for v in check.violations(inputs)] == [("amount", "max")]
+
+
+def test_a_missing_input_is_left_to_the_signature_check() -> None:
+    check = ContractCheck(CONTRACT)
+    inputs = [t for t in request([500.0], [1], [b"FR"]) if t.name != "hour"]
+    assert [(v.field, v.rule) for v in check.violations(inputs)] == [("amount", "max")]
+
+
+def test_the_error_lists_each_violation_and_how_to_widen_the_contract() -> None:
+    check = ContractCheck(CONTRACT)
+    found = check.violations(request([1e9], [1], [b"XX"]))
+    error = contract_error("fraud", found)
+    assert isinstance(error, ContractViolation)
+    assert "amount=1e+09 is above the maximum 100" in error.message
+    assert "country='XX' is not an allowed category (FR, DE)" in error.message
+    assert "modelport monitor contract fraud --set" in error.message
+    assert [v["field"] for v in error.details["violations"]] == ["amount", "country"]
+
+
+def test_many_violations_are_summarised() -> None:
+    check = ContractCheck(CONTRACT)
+    found = check.violations(request([1e9] * 30, [99] * 30, [b"FR"] * 30))
+    assert len(found) == 40  # at most 20 rows per field are spelled out
+    assert "; and 20 more." in contract_error("fraud", found).message
+
+
+@pytest.mark.parametrize("rows", [1, 64])
+def test_check_is_vectorised(rows: int) -> None:
+    """One clean request costs a few numpy calls however many numeric fields it has."""
+    fields = tuple(FieldRule(name=f"f{i}", datatype="FP32", min=-10.0, max=10.0)
+                   for i in range(30))
+    check = ContractCheck(Contract(model="wide", fields=fields))
+    inputs = [Tensor(name=f"f{i}", datatype="FP32", data=np.zeros(rows, dtype=np.float32))
+              for i in range(30)]
+    assert check.violations(inputs) == []
+    inputs[7] = Tensor(name="f7", datatype="FP32", data=np.full(rows, 11.0, dtype=np.float32))
+    assert {v.field for v in check.violations(inputs)} == {"f7"}

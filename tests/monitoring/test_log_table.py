@@ -1,0 +1,60 @@
+"""Records become one row per instance row, columns per tensor, redacted and hashed."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+
+from modelport.monitoring.log_table import Redaction, records_to_table
+from modelport.protocol.types import Tensor
+
+from .logdata import record
+
+
+def test_one_row_per_instance_row() -> None:
+    table = records_to_table(
+        [record("a", [1.0, 2.0], violations="amount:max"), record("b", [3.0])], Redaction())
+    assert table.num_rows == 3
+    assert table["request_id"].to_pylist() == ["a", "a", "b"]
+    assert table["row"].to_pylist() == [0, 1, 0]
+    assert table["in_amount"].to_pylist() == [1.0, 2.0, 3.0]
+    assert table["out_predict"].to_pylist() == [0, 1, 0]
+    assert table["out_predict_proba"].type == pa.list_(pa.float32(), 2)
+    assert table["out_predict_proba"].to_pylist()[2] == [0.25, 0.75]
+    assert table["violations"].to_pylist() == ["amount:max", "amount:max", None]
+    assert table["timestamp"].type == pa.timestamp("us", tz="UTC")
+    assert table["latency_ms"].to_pylist()[0 ] > 1.9
+
+
+def test_outputs_some_requests_did_not_ask_for_are_null() -> None:
+    table = records_to_table(
+        [record("a", [1.0], with_proba=False), record("b", [2.0, 3.0])], Redaction())
+    assert table["out_predict_proba"].to_pylist() == [None, [0.25, 0.75], [0.25, 0.75]]
+
+
+def test_bytes_become_text_and_are_redacted_or_hashed() -> None:
+    rec = record("a", [1.0, 2.0], email=[b"ann@example.com", b"bob@example.com"])
+    plain = records_to_table([rec], Redaction())
+    assert plain["in_email"].to_pylist() == ["ann@example.com", "bob@example.com"]
+    hidden = records_to_table([rec], Redaction(redact=frozenset({"email"})))
+    assert "in_email" not in hidden.column_names
+    hashed = records_to_table([rec], Redaction(hashed=frozenset({"email", "amount"}),
+                                               salt=b"pepper"))
+    want = hashlib.sha256(b"pepper" + b"ann@example.com").hexdigest()
+    assert hashed["in_email"].to_pylist()[0] == want
+    assert hashed["in_amount"].to_pylist()[0] == hashlib.sha256(b"pepper1.0").hexdigest()
+
+
+def test_column_shaped_inputs_are_flat_and_images_are_skipped() -> None:
+    rec = record("a", [1.0])
+    rec = rec._replace(inputs=[
+        Tensor(name="col", datatype="FP32", data=np.ones((1, 1), dtype=np.float32)),
+        Tensor(name="img", datatype="FP32", data=np.ones((1, 64, 65), dtype=np.float32)),
+        Tensor(name="half", datatype="FP16", data=np.ones(1, dtype=np.float16)),
+    ])
+    table = records_to_table([rec], Redaction())
+    assert table["in_col"].to_pylist() == [1.0]
+    assert table["in_half"].type == pa.float32()
+    assert "in_img" not in table.column_names
