@@ -10,6 +10,7 @@ when asked, records the prediction in the audit log.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -56,27 +57,33 @@ def security_stage(
         async def infer(ctx: Any, request: InferenceRequest) -> InferenceResponse:
             principal: Principal | None = ctx.principal or current_principal.get()
             ctx.principal = principal
-            if principal is not None:
-                authorize(principal, Role.PREDICTOR, ctx.name, action="run inference")
             name: str = ctx.name
-            if cap is not None and not cap.enter(name):
-                raise Unavailable(
-                    f"model {name!r} is answering {cap.limit} requests already (the "
-                    "per-model limit); retry shortly"
-                )
-            status, version = "ok", ctx.version
+            status, version, entered = "ok", ctx.version, False
             try:
+                if principal is not None:
+                    authorize(principal, Role.PREDICTOR, name, action="run inference")
+                if cap is not None:
+                    entered = cap.enter(name)
+                    if not entered:
+                        raise Unavailable(
+                            f"model {name!r} is answering {cap.limit} requests already (the "
+                            "per-model limit); retry shortly"
+                        )
                 response = await call_next(ctx, request)
                 version = response.model_version
                 return response
             except ModelportError as exc:
                 status = exc.kind.value
                 raise
+            except asyncio.CancelledError:
+                status = "cancelled"
+                raise
             except BaseException:
                 status = "internal"
                 raise
             finally:
-                if cap is not None:
+                if entered:
+                    assert cap is not None
                     cap.leave(name)
                 if audit is not None:
                     audit.submit(
