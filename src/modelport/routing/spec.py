@@ -104,9 +104,9 @@ class CanarySpec(BaseModel):
             raise ValueError(f"steps must end at 100 (full traffic), got {steps}")
         return steps
 
-    @field_validator("interval")
+    @field_validator("interval", mode="before")
     @classmethod
-    def _interval(cls, interval: str) -> str:
+    def _interval(cls, interval: object) -> object:
         if parse_duration(interval) < 1.0:
             raise ValueError(f"interval {interval!r} is too short: use 1s or more")
         return interval
@@ -190,9 +190,9 @@ class DeploymentSpec(BaseModel):
             raise ValueError(f"unknown strategy {strategy!r}; use canary, blue-green or ab")
         return strategy
 
-    @field_validator("shadow_timeout")
+    @field_validator("shadow_timeout", mode="before")
     @classmethod
-    def _timeout(cls, text: str) -> str:
+    def _timeout(cls, text: object) -> object:
         parse_duration(text)
         return text
 
