@@ -10,8 +10,10 @@ import typer
 
 from modelport.config import load_settings
 from modelport.routing.options import RoutingOptions
+from modelport.security.config import SecurityConfig
 from modelport.serving.options import ServeConfig
 from modelport.serving.registry_source import RegistrySource
+from modelport.serving.secure import check_serve_security
 from modelport.serving.workers import serve as run_server
 
 
@@ -69,6 +71,40 @@ def serve(
     controller_tick: float = typer.Option(
         1.0, help="Seconds between the rollout controller's looks at running rollouts."
     ),
+    tls_cert: Path = typer.Option(None, help="PEM certificate: serve REST and gRPC over TLS."),
+    tls_key: Path = typer.Option(None, help="PEM private key of --tls-cert."),
+    tls_client_ca: Path = typer.Option(
+        None, help="PEM CA bundle: require client certificates it signed (mutual TLS)."
+    ),
+    jwt_jwks_url: str = typer.Option(None, help="Issuer's JWKS URL: accept RS256/ES256 JWTs."),
+    jwt_jwks_file: Path = typer.Option(None, help="JWKS file: accept RS256/ES256 JWTs."),
+    jwt_secret_file: Path = typer.Option(
+        None, help="File with the HS256 secret [default: $MODELPORT_JWT_SECRET]."
+    ),
+    jwt_audience: str = typer.Option(None, help="Required JWT 'aud'."),
+    jwt_issuer: str = typer.Option(None, help="Required JWT 'iss'."),
+    jwt_role_claim: str = typer.Option(
+        "role", help="JWT claim (dotted path) with the role or list of roles."
+    ),
+    allow_anonymous: bool = typer.Option(
+        False, help="Serve a non-loopback address without any API key or JWT key."
+    ),
+    rate_limit: str = typer.Option(
+        None, help="Per caller and worker, e.g. 100/s, 600/m or 10/s:50 (burst); 429 past it."
+    ),
+    request_timeout: float = typer.Option(
+        None, help="Seconds a request may take before it is answered 504."
+    ),
+    max_concurrency_per_model: int = typer.Option(
+        None, help="In-flight requests per model and worker; more are answered 503 at once."
+    ),
+    audit_predictions: bool = typer.Option(
+        False, help="Append every prediction to the audit log (principal, version, input hash)."
+    ),
+    require_signed: bool = typer.Option(
+        False, help="Load only artifacts signed at registration (needs --verify-key)."
+    ),
+    verify_key: Path = typer.Option(None, help="PEM Ed25519 public key for --require-signed."),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
     settings = load_settings(config)
@@ -97,6 +133,18 @@ def serve(
             controller_tick_s=controller_tick,
             lease_ttl_s=max(5.0, 3 * controller_tick),
         ),
+        security=SecurityConfig.from_options(
+            database_url=settings.registry.resolved_database_url(),
+            tls_cert=tls_cert, tls_key=tls_key, tls_client_ca=tls_client_ca,
+            jwt_jwks_url=jwt_jwks_url, jwt_jwks_file=jwt_jwks_file,
+            jwt_secret_file=jwt_secret_file, jwt_audience=jwt_audience, jwt_issuer=jwt_issuer,
+            jwt_role_claim=jwt_role_claim, allow_anonymous=allow_anonymous,
+            rate_limit=rate_limit, request_timeout_s=request_timeout,
+            max_concurrency_per_model=max_concurrency_per_model,
+            audit_predictions=audit_predictions, require_signed=require_signed,
+            verify_key=verify_key,
+        ),
     )
+    check_serve_security(serve_config.host, serve_config.security)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)

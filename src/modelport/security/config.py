@@ -78,6 +78,53 @@ class SecurityConfig:
         if self.key_cache_ttl_s < 0:
             raise InvalidInput(f"key_cache_ttl_s must be >= 0, got {self.key_cache_ttl_s}")
 
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        database_url: str | None,
+        tls_cert: Path | None = None,
+        tls_key: Path | None = None,
+        tls_client_ca: Path | None = None,
+        jwt_jwks_url: str | None = None,
+        jwt_jwks_file: Path | None = None,
+        jwt_secret_file: Path | None = None,
+        jwt_audience: str | None = None,
+        jwt_issuer: str | None = None,
+        jwt_role_claim: str = "role",
+        allow_anonymous: bool = False,
+        rate_limit: str | None = None,
+        request_timeout_s: float | None = None,
+        max_concurrency_per_model: int | None = None,
+        audit_predictions: bool = False,
+        require_signed: bool = False,
+        verify_key: Path | None = None,
+    ) -> SecurityConfig:
+        """From ``modelport serve``'s command-line options (plain strings and paths)."""
+        if (tls_cert is None) != (tls_key is None):
+            raise InvalidInput("TLS needs both --tls-cert and --tls-key")
+        if tls_client_ca is not None and tls_cert is None:
+            raise InvalidInput("--tls-client-ca (mutual TLS) needs --tls-cert and --tls-key")
+        tls = None
+        if tls_cert is not None and tls_key is not None:
+            tls = TlsConfig(cert=tls_cert, key=tls_key, client_ca=tls_client_ca)
+        jwt = JwtConfig(
+            secret_file=jwt_secret_file, jwks_url=jwt_jwks_url, jwks_file=jwt_jwks_file,
+            issuer=jwt_issuer, audience=jwt_audience, role_claim=jwt_role_claim,
+        )
+        return cls(
+            database_url=database_url,
+            jwt=jwt,
+            tls=tls,
+            allow_anonymous=allow_anonymous,
+            rate_limit=RateLimit.parse(rate_limit) if rate_limit else None,
+            request_timeout_s=request_timeout_s,
+            max_concurrency_per_model=max_concurrency_per_model,
+            audit_predictions=audit_predictions,
+            require_signed=require_signed,
+            verify_key=verify_key,
+        )
+
     @property
     def jwt_enabled(self) -> bool:
         return self.jwt is not None and self.jwt.enabled()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import grpc
@@ -161,11 +161,19 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
 
 async def start_grpc_server(
-    plane: DataPlane, host: str, port: int, *, max_message_bytes: int = 64 * 1024 * 1024
+    plane: DataPlane,
+    host: str,
+    port: int,
+    *,
+    max_message_bytes: int = 64 * 1024 * 1024,
+    interceptors: Sequence[Any] = (),
+    credentials: Any = None,
 ) -> tuple[Any, int]:
     """A started ``grpc.aio`` server on ``host:port`` (SO_REUSEPORT, so workers share it),
-    and the port it got (``port`` 0 picks a free one)."""
+    and the port it got (``port`` 0 picks a free one). ``interceptors`` and TLS
+    ``credentials`` come from :mod:`modelport.serving.secure`."""
     server = grpc.aio.server(
+        interceptors=list(interceptors) or None,
         options=[
             ("grpc.so_reuseport", 1),
             ("grpc.max_receive_message_length", max_message_bytes),
@@ -176,7 +184,10 @@ async def start_grpc_server(
     register(InferenceServicer(plane), server)
     address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        bound = server.add_insecure_port(address)
+        if credentials is not None:
+            bound = server.add_secure_port(address, credentials)
+        else:
+            bound = server.add_insecure_port(address)
     except RuntimeError as exc:
         raise Conflict(f"cannot listen on {address} for gRPC: {exc}; choose --grpc-port") from None
     if not bound:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from modelport.config import Settings
 from modelport.errors import InvalidInput
 from modelport.routing.options import RoutingOptions
+from modelport.security.config import SecurityConfig
 from modelport.serving.batcher import BatchPolicy
 from modelport.serving.cache import CachePolicy
 from modelport.serving.models import ManagerConfig
@@ -48,6 +49,9 @@ class ServeConfig:
     routing: RoutingOptions = field(default_factory=RoutingOptions)
     """Deployments: traffic splits, rollout controller, measurement flushes."""
 
+    security: SecurityConfig | None = None
+    """Authentication, TLS, limits, audit and signatures; None: open, loopback only."""
+
     def __post_init__(self) -> None:
         if type(self.workers) is not int or self.workers < 1:
             raise InvalidInput(f"workers must be >= 1, got {self.workers!r}")
@@ -82,6 +86,7 @@ class ServeConfig:
         poll_interval_s: float = 1.5,
         drain_timeout_s: float = 30.0,
         routing: RoutingOptions | None = None,
+        security: SecurityConfig | None = None,
     ) -> ServeConfig:
         """Settings (environment or YAML), overridden by every option that is not None."""
         server = settings.server
@@ -100,6 +105,7 @@ class ServeConfig:
             preload=preload,
             drain_timeout_s=drain_timeout_s,
             routing=routing or RoutingOptions(),
+            security=security,
             models=ManagerConfig(
                 refs=tuple(refs),
                 max_loaded=(

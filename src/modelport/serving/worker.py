@@ -23,6 +23,7 @@ from modelport.serving.options import ServeConfig
 from modelport.serving.pipeline import Stage
 from modelport.serving.ports import listen_shared
 from modelport.serving.rest import RestApp
+from modelport.serving.secure import WorkerSecurity
 from modelport.serving.source import ModelSource
 
 __all__ = ["SourceFactory", "build_plane", "run_worker", "serve_worker"]
@@ -60,12 +61,17 @@ async def serve_worker(
     workers); otherwise uvicorn binds the port alone.
     """
     source = source_factory()
+    security = WorkerSecurity(config.security, config.host)
     routing = RoutingRuntime.for_source(source, config.routing)
-    # The pipeline, outermost first: routing picks the version the core answers with.
-    stages: list[Stage] = [routing.stage] if routing is not None else []
-    plane = build_plane(config, source, stages)
-    app = RestApp(plane, max_body_bytes=config.max_body_bytes,
-                  feedback=routing.feedback if routing is not None else None)
+    # The pipeline, outermost first: security checks the caller's scope, limits and audits;
+    # routing picks the version the core answers with.
+    stages: list[Stage] = security.stages()
+    if routing is not None:
+        stages.append(routing.stage)
+    plane = build_plane(config, security.wrap_source(source), stages)
+    app = security.wrap_rest(RestApp(plane, max_body_bytes=config.max_body_bytes,
+                             feedback=routing.feedback if routing is not None else None))
+    await security.start()
     await plane.start(preload=config.preload)
     if config.preload:
         # Accept nothing before the models are in: the other workers answer meanwhile, and
@@ -82,21 +88,22 @@ async def serve_worker(
         from modelport.serving.grpc_server import start_grpc_server
 
         grpc_server, _ = await start_grpc_server(
-            plane, config.host, config.grpc_port, max_message_bytes=config.max_body_bytes
+            plane, config.host, config.grpc_port, max_message_bytes=config.max_body_bytes,
+            interceptors=security.grpc_interceptors(), credentials=security.grpc_credentials(),
         )
-    server = _Server(
-        uvicorn.Config(
-            app,
-            host=config.host,
-            port=config.port,
-            http="httptools",
-            lifespan="off",
-            access_log=False,
-            log_config=None,
-            timeout_graceful_shutdown=int(config.drain_timeout_s),
-            backlog=2048,
-        )
+    rest_config = uvicorn.Config(
+        app,
+        host=config.host,
+        port=config.port,
+        http="httptools",
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=int(config.drain_timeout_s),
+        backlog=2048,
     )
+    security.prepare_uvicorn(rest_config)  # TLS
+    server = _Server(rest_config)
     loop = asyncio.get_running_loop()
     draining: list[asyncio.Task[None]] = []
 
@@ -122,6 +129,7 @@ async def serve_worker(
         if routing is not None:
             await routing.stop()
         await plane.stop()
+        await security.close()
 
 
 def run_worker(
