@@ -16,8 +16,10 @@ from modelport.cli.common import (
 from modelport.cli.output import console, print_fields, print_json, print_table
 from modelport.errors import InvalidInput
 from modelport.protocol.signature import Signature
-from modelport.registry import VersionInfo, parse_ref
+from modelport.registry import Registry, VersionInfo, parse_ref
 from modelport.registry.intake import Registration, register_artifact
+from modelport.security.audit import append_audit
+from modelport.security.signing import SIGNATURE_TAG, load_signing_key, sign_artifact
 
 app = typer.Typer(
     help="Register models and manage their versions and aliases.", no_args_is_help=True
@@ -56,6 +58,9 @@ def register(
         False,
         help="Allow a pickle/joblib artifact (loading it runs arbitrary code: trusted files only).",
     ),
+    sign_key: Path | None = typer.Option(
+        None, help="Ed25519 private key (PEM): sign the artifact for 'serve --require-signed'."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Register a model file as the next version of NAME."""
@@ -76,8 +81,14 @@ def register(
         description=description,
         parent_version=parent,
     )
+    signer = load_signing_key(sign_key) if sign_key else None
     with open_registry() as registry:
         info = register_artifact(registry, reg)
+        if signer is not None:
+            signed = sign_artifact(signer, name=info.name, version=info.version,
+                                   sha256=info.artifact_sha256)
+            info = registry.set_tags(info.name, info.version, {SIGNATURE_TAG: signed})
+        _audit_registration(registry, info)
     if json_out:
         print_json(info.to_dict())
         return
@@ -116,6 +127,7 @@ def import_mlflow(
     )
     with open_registry() as registry:
         info = register_artifact(registry, reg)
+        _audit_registration(registry, info)
     if json_out:
         print_json(info.to_dict())
         return
@@ -210,6 +222,9 @@ def alias(
     """Point ALIAS of model NAME at VERSION (atomic; recorded in the alias history)."""
     with open_registry() as registry:
         move = registry.set_alias(name, alias_name, version, actor=current_actor())
+        append_audit(registry.engine, action="alias.move", actor=current_actor(),
+                     target=f"{name}@{alias_name}",
+                     details={"from": move.from_version, "to": move.to_version})
     before = f"{move.from_version} → " if move.from_version is not None else ""
     console.print(f"{name}@{alias_name}: {before}{move.to_version}")
 
@@ -227,7 +242,16 @@ def delete(
         typer.confirm(f"delete {parsed.name}:{parsed.version}?", abort=True)
     with open_registry() as registry:
         registry.delete_version(parsed.name, parsed.version)
+        append_audit(registry.engine, action="model.delete", actor=current_actor(),
+                     target=f"{parsed.name}:{parsed.version}")
     console.print(f"deleted {parsed.name}:{parsed.version}")
+
+
+def _audit_registration(registry: Registry, info: VersionInfo) -> None:
+    append_audit(registry.engine, action="model.register", actor=info.registered_by,
+                 target=info.ref, details={"flavor": info.flavor, "sha256": info.artifact_sha256,
+                                           "aliases": list(info.aliases),
+                                           "signed": SIGNATURE_TAG in info.tags})
 
 
 def _show_version(info: VersionInfo) -> None:
