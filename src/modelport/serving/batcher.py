@@ -28,12 +28,14 @@ from modelport.config import BatchingSettings
 from modelport.errors import InvalidInput, ModelportError, PredictionFailed, Unavailable
 from modelport.runtimes.base import Array, Batch
 
-__all__ = ["Arrivals", "BatchPolicy", "BatchStats", "Batcher", "Predict"]
+__all__ = ["Arrivals", "BatchObserver", "BatchPolicy", "BatchStats", "Batcher", "Predict"]
 
 log = logging.getLogger(__name__)
 
 Predict = Callable[[Batch], dict[str, Array]]
 Outcome = dict[str, Array] | ModelportError
+BatchObserver = Callable[[int, list[float], float, int], None]
+"""``(rows, each request's queue wait in s, predict time in s, rows still queued)``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,8 +143,11 @@ class Batcher:
         arrivals: Arrivals | None = None,
         executor: Executor | None = None,
         inline_below_ms: float = 1.0,
+        observer: BatchObserver | None = None,
     ) -> None:
         self.policy = policy or BatchPolicy()
+        self.observer = observer
+        """Told about every batch (rows, queue waits, predict time): the metrics hook."""
         self.name = name
         self._predict = predict
         self._arrivals = arrivals
@@ -159,6 +164,7 @@ class Batcher:
         self._counts = [0, 0, 0, 0, 0]  # batches, requests, rows, largest, failed
         self._inline_below_s = inline_below_ms / 1000.0
         self._last_run_s = math.inf  # unknown until the first batch ran on the thread
+        self._started_at = 0.0
 
     def __repr__(self) -> str:
         return f"Batcher({self.name!r}, {self.policy!r})"
@@ -247,6 +253,7 @@ class Batcher:
             self._wake_idle()
             return
         self._busy = True
+        self._started_at = time.monotonic()
         loop = asyncio.get_running_loop()
         if self._last_run_s < self._inline_below_s and not self._queue and (
             self._arrivals is None or self._arrivals.count == 0
@@ -308,6 +315,13 @@ class Batcher:
         rows = sum(item.rows for item in items)
         counts[2] += rows
         counts[3] = max(counts[3], rows)
+        if self.observer is not None:
+            started = self._started_at
+            try:
+                self.observer(rows, [started - item.arrived for item in items],
+                              self._last_run_s, self._queued_rows)
+            except Exception:  # a metrics bug must never strand the requests below
+                log.exception("batch observer of %s failed", self.name)
         for item, outcome in zip(items, outcomes, strict=True):
             if item.future.done():
                 continue

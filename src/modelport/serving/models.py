@@ -22,6 +22,7 @@ from modelport.errors import InvalidInput, ModelportError, NotFound, Unavailable
 from modelport.protocol.signature import Signature
 from modelport.registry.refs import ModelRef, check_model_name, parse_ref
 from modelport.serving.batcher import Arrivals
+from modelport.serving.hooks import ServingObserver
 from modelport.serving.served import ModelOptions, ServedModel
 from modelport.serving.source import ModelSource, ResolvedVersion
 
@@ -109,9 +110,12 @@ class ModelManager:
         config: ManagerConfig | None = None,
         *,
         arrivals: Arrivals | None = None,
+        observer: ServingObserver | None = None,
     ) -> None:
         self.config = config or ManagerConfig()
         self.arrivals = arrivals
+        self.observer = observer
+        """Told about loads, batches and cache lookups (the metrics hook); None: nobody."""
         self._source = source
         refs = [parse_ref(text) for text in self.config.refs]
         self._slots: dict[str, _Slot] = {}
@@ -401,16 +405,24 @@ class ModelManager:
 
     async def _build(self, resolved: ResolvedVersion) -> ServedModel:
         label = f"model {resolved.name!r} version {resolved.version}"
+        observer = self.observer
+        started = time.monotonic()
         try:
             runtime = await asyncio.to_thread(self._source.load, resolved)
             signature = await asyncio.to_thread(runtime.signature)
         except ModelportError as exc:
+            if observer is not None:
+                observer.load_failed(resolved.name, resolved.version)
             raise Unavailable(f"{label} could not be loaded: {exc.message}") from exc
         except Exception as exc:
             log.exception("%s could not be loaded", label)
+            if observer is not None:
+                observer.load_failed(resolved.name, resolved.version)
             raise Unavailable(
                 f"{label} could not be loaded: {type(exc).__name__}: {exc}"
             ) from exc
+        if observer is not None:
+            observer.loaded(resolved.name, resolved.version, time.monotonic() - started)
         return ServedModel(
             name=resolved.name,
             version=resolved.version,
@@ -419,6 +431,8 @@ class ModelManager:
             signature=signature,
             options=self.config.per_model.get(resolved.name, self.config.options),
             arrivals=self.arrivals,
+            observer=(observer.version_hooks(resolved.name, resolved.version)
+                      if observer is not None else None),
         )
 
     def _make_room(self, loading: _Slot) -> None:

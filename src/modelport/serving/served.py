@@ -9,6 +9,7 @@ from modelport.protocol.signature import Signature
 from modelport.runtimes.base import Array, Batch, Runtime
 from modelport.serving.batcher import Arrivals, Batcher, BatchPolicy
 from modelport.serving.cache import CachePolicy, PredictionCache
+from modelport.serving.hooks import VersionObserver
 from modelport.serving.validation import SignaturePlan
 
 __all__ = ["ModelOptions", "ServedModel"]
@@ -28,7 +29,8 @@ class ModelOptions:
 class ServedModel:
     """A version ready to answer: runtime, signature tables, batcher and optional cache."""
 
-    __slots__ = ("batcher", "cache", "name", "plan", "platform", "runtime", "signature", "version")
+    __slots__ = ("_observer", "batcher", "cache", "name", "plan", "platform", "runtime",
+                 "signature", "version")
 
     def __init__(
         self,
@@ -40,6 +42,7 @@ class ServedModel:
         signature: Signature,
         options: ModelOptions,
         arrivals: Arrivals | None = None,
+        observer: VersionObserver | None = None,
     ) -> None:
         self.name = name
         self.version = version
@@ -51,9 +54,11 @@ class ServedModel:
         if not self.plan.batchable:  # the model fixes its first dimension: one request a call
             policy = BatchPolicy(max_size=1, max_delay_ms=0)
         self.batcher = Batcher(
-            runtime.predict, policy, name=f"model {name!r} version {version}", arrivals=arrivals
+            runtime.predict, policy, name=f"model {name!r} version {version}", arrivals=arrivals,
+            observer=observer.batch if observer is not None else None,
         )
         self.cache = PredictionCache(options.cache) if options.cache else None
+        self._observer = observer
 
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version!r}, platform={self.platform!r})"
@@ -65,6 +70,8 @@ class ServedModel:
             return await self.batcher.submit(inputs, layout=self.plan.layout)
         key = cache.key(self.version, inputs)
         found = cache.get(key)
+        if self._observer is not None:
+            self._observer.cache(found is not None)
         if found is not None:
             return found
         outputs = await self.batcher.submit(inputs, layout=self.plan.layout)
