@@ -112,8 +112,10 @@ def test_without_a_log_feedback_says_how_to_turn_it_on(registry: Registry) -> No
         (b'{"request_id": "a", "label": 1}', [FeedbackItem("a", 1)]),
         (b'{"feedback": [{"request_id": "a", "label": "x", "row": 2}]}',
          [FeedbackItem("a", "x", 2)]),
-        (b'[{"request_id": "a", "label": 0.5}, {"request_id": "b", "label": true}]',
+        (b'[{"request_id": "a", "label": 0.5}, {"id": "b", "label": true}]',
          [FeedbackItem("a", 0.5), FeedbackItem("b", True)]),
+        (b'[{"id": "a", "conversion": true}, {"id": "b", "value": 3, "label": 1}]',
+         [FeedbackItem("b", 1)]),  # A/B outcomes without a label are routing's
     ],
 )
 def test_single_and_bulk_bodies_parse(body: bytes, items: list[FeedbackItem]) -> None:

@@ -50,7 +50,11 @@ class Outcome(NamedTuple):
 
 
 def parse_feedback(body: bytes) -> list[FeedbackItem]:
-    """The items of a feedback body, or InvalidInput saying what the body should look like."""
+    """The labelled items of a feedback body, or InvalidInput saying what it should look like.
+
+    ``id`` is accepted for ``request_id``; items carrying only an A/B outcome (``conversion``
+    or ``value``, see :mod:`modelport.routing`) and no label are skipped.
+    """
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as err:
@@ -66,10 +70,13 @@ def parse_feedback(body: bytes) -> list[FeedbackItem]:
         where = f"feedback item {i}"
         if not isinstance(entry, dict):
             raise InvalidInput(f"{where} must be an object like {_EXAMPLE}")
-        rid, label, row = entry.get("request_id"), entry.get("label"), entry.get("row")
+        rid = entry.get("request_id", entry.get("id"))
+        label, row = entry.get("label"), entry.get("row")
         if not isinstance(rid, str) or not rid or len(rid) > 256:
             raise InvalidInput(f"{where}: request_id must be a non-empty string (the id the "
                                "inference answer carried), got " + repr(rid))
+        if label is None and ("conversion" in entry or "value" in entry):
+            continue  # an A/B outcome without ground truth: routing's, not ours
         if label is None or isinstance(label, dict | list):
             raise InvalidInput(f"{where} ({rid}): label must be a number, true/false or a "
                                f"string, got {label!r}")
@@ -101,6 +108,8 @@ class FeedbackStore:
     def submit(self, model: str, items: Sequence[FeedbackItem], *, now: datetime | None = None
                ) -> int:
         """Store every item or none; returns how many were stored."""
+        if not items:
+            return 0
         now = now or t.utcnow()
         try:
             rows, problems = self._match(model, items, now)

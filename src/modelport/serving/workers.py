@@ -12,12 +12,19 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import replace
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from modelport.monitoring.metrics import (
+    enable_multiprocess,
+    mark_worker_dead,
+    restore_multiprocess,
+)
 from modelport.serving.options import ServeConfig
 from modelport.serving.ports import reserve_port
 from modelport.serving.worker import SourceFactory, run_worker
@@ -67,11 +74,17 @@ class Supervisor:
             previous = {
                 sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)
             }
+            # Workers write their metrics to files in a fresh folder; any of them serves the
+            # sum at GET /metrics (prometheus_client multiprocess mode).
+            metrics_dir = tempfile.mkdtemp(prefix="modelport-metrics-")
+            multiproc_before = enable_multiprocess(metrics_dir)
             try:
                 return self._supervise(config)
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
+                restore_multiprocess(multiproc_before)
+                shutil.rmtree(metrics_dir, ignore_errors=True)
         finally:
             for sock in held:
                 sock.close()
@@ -95,6 +108,8 @@ class Supervisor:
                 if proc.is_alive() or self._stopping:
                     continue
                 proc.join()
+                if proc.pid is not None:
+                    mark_worker_dead(proc.pid)  # its in-flight and queue gauges go
                 lived = time.monotonic() - started
                 quick_deaths = quick_deaths + 1 if lived < _QUICK_DEATH_S else 0
                 log.error(
