@@ -209,3 +209,20 @@ async def test_status_reports_groups_consumers_and_dead_letters(
         await redis_status(
             endpoint(redis_url, f"{prefix}:none"), sink=None, dead_letter=None, window_s=0
         )
+
+
+async def test_a_deleted_stream_and_group_are_created_again(
+    redis_url: str, prefix: str, rclient: aioredis.Redis
+) -> None:
+    stream = f"{prefix}:tx"
+    source = RedisSource(endpoint(redis_url, stream), consumer="c1")
+    await source.open()
+    try:
+        await add(rclient, stream, 1)
+        assert len(await source.read(10, 20)) == 1
+        await rclient.delete(stream)
+        assert await source.read(10, 20) == []  # NOGROUP: the group is made again
+        ids = await add(rclient, stream, 2)
+        assert [m.id for m in await source.read(10, 20)] == ids
+    finally:
+        await source.close()

@@ -13,6 +13,7 @@ never written twice.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +29,8 @@ from modelport.streaming.status import ConsumerStatus, GroupStatus
 from modelport.streaming.urls import RedisEndpoint
 
 __all__ = ["RedisSink", "RedisSource", "redis_status"]
+
+log = logging.getLogger(__name__)
 
 _WRITE = """
 local ttl = tonumber(ARGV[1])
@@ -109,13 +112,16 @@ class RedisSource:
     async def open(self) -> None:
         self._redis = _client(self.endpoint)
         async with _translated(self.endpoint):
-            try:
-                await self._redis.xgroup_create(
-                    self.endpoint.stream, self.group, id=self.endpoint.start, mkstream=True
-                )
-            except rexc.ResponseError as exc:
-                if "BUSYGROUP" not in str(exc):
-                    raise
+            await self._create_group()
+
+    async def _create_group(self) -> None:
+        try:
+            await self._r.xgroup_create(
+                self.endpoint.stream, self.group, id=self.endpoint.start, mkstream=True
+            )
+        except rexc.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
 
     @property
     def _r(self) -> aioredis.Redis:
@@ -124,6 +130,18 @@ class RedisSource:
         return self._redis
 
     async def read(self, max_count: int, block_ms: int) -> list[Message]:
+        try:
+            return await self._read(max_count, block_ms)
+        except Unavailable as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # The stream or the group was deleted under us: start over, like a first start.
+            log.warning("%s: %s; creating the group again", self.endpoint, exc.message)
+            async with _translated(self.endpoint):
+                await self._create_group()
+            return []
+
+    async def _read(self, max_count: int, block_ms: int) -> list[Message]:
         async with _translated(self.endpoint):
             if self._own_cursor is not None:
                 found = await self._own_pending(max_count)

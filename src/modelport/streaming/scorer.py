@@ -157,22 +157,27 @@ class Scorer:
     async def run(self) -> ScorerStats:
         """Score until :meth:`stop`; raises the first unexpected error after cleaning up."""
         policy = self.policy
-        await self.source.open()
-        await self.sink.open()
-        await self.dead_letters.open()
-        self._batcher = Batcher(
-            self.model.predict,
-            BatchPolicy(max_size=policy.max_batch, max_delay_ms=policy.max_wait_ms),
-            name=f"{self.model.name}:{self.model.version}",
-        )
-        watcher = asyncio.create_task(self._watch_backlog())
+        watcher: asyncio.Task[None] | None = None
         try:
-            await self._read_loop()
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.source.open()
+            await self.sink.open()
+            await self.dead_letters.open()
+            self._batcher = Batcher(
+                self.model.predict,
+                BatchPolicy(max_size=policy.max_batch, max_delay_ms=policy.max_wait_ms),
+                name=f"{self.model.name}:{self.model.version}",
+            )
+            watcher = asyncio.create_task(self._watch_backlog())
+            try:
+                await self._read_loop()
+            finally:  # even when reading failed: finish what was read
+                if self._tasks:
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
-            watcher.cancel()
-            await self._batcher.close()
+            if watcher is not None:
+                watcher.cancel()
+            if self._batcher is not None:
+                await self._batcher.close()
             for part in (self.source, self.sink, self.dead_letters):
                 try:
                     await part.close()
