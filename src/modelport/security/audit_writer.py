@@ -74,8 +74,17 @@ class AuditWriter:
         return True
 
     def close(self, timeout_s: float = 10.0) -> None:
+        """Append what is queued, then stop (works whether or not ``start`` was called)."""
         thread = self._thread
         if thread is None:
+            batch: list[AuditEvent] = []
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for start in range(0, len(batch), self._max_batch):
+                self._write(batch[start:start + self._max_batch])
             return
         self._queue.put(_STOP)
         thread.join(timeout_s)

@@ -180,8 +180,8 @@ class SecureInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         who = principal.id if principal is not None else f"ip:{peer}"
         reason = exc.details.get("reason", exc.message)
         log.warning("refused gRPC call from %s (%s): %s", peer, who, reason)
-        if self.audit is not None and self._refusal_audit.take(peer) == 0:
-            action = "auth.failure" if isinstance(exc, Unauthenticated) else "auth.denied"
+        action = "auth.failure" if isinstance(exc, Unauthenticated) else "auth.denied"
+        if self.audit is not None and self._refusal_audit.take(f"{peer}|{reason}") == 0:
             details = {"reason": reason, "client": peer, "protocol": "grpc"}
             if "key_id" in exc.details:
                 details["key_id"] = exc.details["key_id"]

@@ -52,7 +52,7 @@ class SecureApp:
         self.limiter = RateLimiter(rate_limit) if rate_limit is not None else None
         self.timeout_s = timeout_s
         self._plain = rate_limit is None and timeout_s is None
-        # Refusals are audited at most about once a second per client address.
+        # Refusals are audited at most about once a second per client address and reason.
         self._refusal_audit = RateLimiter(RateLimit(per_second=1.0, burst=20))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,8 +128,8 @@ class SecureApp:
         reason = exc.details.get("reason", exc.message)
         log.warning("refused %s %s from %s (%s): %s", scope["method"], scope["path"], client,
                     who, reason)
-        if self.audit is not None and self._refusal_audit.take(client) == 0:
-            action = "auth.failure" if isinstance(exc, Unauthenticated) else "auth.denied"
+        action = "auth.failure" if isinstance(exc, Unauthenticated) else "auth.denied"
+        if self.audit is not None and self._refusal_audit.take(f"{client}|{reason}") == 0:
             details = {"reason": reason, "client": client, "protocol": "rest",
                        "route": f"{scope['method']} {scope['path'][:200]}"}
             if "key_id" in exc.details:
