@@ -36,3 +36,11 @@ def test_part_files_of_an_unknown_run_are_not_overwritten_silently(tmp_path: Pat
         RunFolder(str(tmp_path)).claim(JOB, overwrite=False)
     RunFolder(str(tmp_path)).claim(JOB, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["README.md", "_batch"]
+
+
+def test_a_run_that_stopped_before_scoring_anything_is_taken_over(tmp_path: Path) -> None:
+    folder = RunFolder(str(tmp_path))
+    folder.claim(JOB, overwrite=False)  # e.g. the model then failed to load
+    other = {**JOB, "batch_size": 20}
+    assert folder.claim(other, overwrite=False) is None
+    assert b'"batch_size":20' in (tmp_path / "_batch" / "job.json").read_bytes()

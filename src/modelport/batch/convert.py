@@ -131,7 +131,9 @@ def _coerce(array: pa.Array, column: ColumnPlan) -> tuple[pa.Array, dict[int, st
         out = array
     else:
         source = array
-        if pa.types.is_string(array.type) and _is_scalar(target):
+        if (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)) and (
+            _is_scalar(target)
+        ):
             source = pc.utf8_trim_whitespace(array)
         # Numbers may lose precision on the way to a float (as numpy's astype does), but a
         # cast that would truncate (2.5 to an integer) or overflow rejects the row instead.

@@ -109,11 +109,31 @@ def build_table(
         value = _output(outputs, f.spec, rows)
         arrays += _columns(value, f, rows)
     arrays += [
-        pa.nulls(rows, pa.string()).fill_null(provenance.model_name),
+        _repeat(provenance.model_name, rows),
         pa.array(np.full(rows, provenance.model_version, dtype=np.int64)),
-        pa.nulls(rows, pa.string()).fill_null(provenance.run_id),
+        _repeat(provenance.run_id, rows),
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary-encoding in Parquet: the text ones (few distinct values).
+
+    Numeric columns are written plain: trying a dictionary on every float costs more time
+    than the whole rest of writing a part.
+    """
+    return [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+
+
+def _repeat(text: str, rows: int) -> pa.Array:
+    """``text`` ``rows`` times, built from two buffers instead of ``rows`` Python strings."""
+    data = text.encode()
+    if rows * len(data) >= 2**31:  # beyond 32-bit offsets: the slow way
+        return pa.array([text] * rows, type=pa.string())
+    offsets = np.arange(rows + 1, dtype=np.int32) * len(data)
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data * rows))
 
 
 def _output(outputs: Mapping[str, Array] | None, spec: TensorSpec, rows: int) -> Array:

@@ -100,8 +100,10 @@ class RunFolder:
             job = self._json(f"{STATE}/job.json")
             if job is not None and job.get("fingerprint") == fingerprint:
                 return None
-            if job is not None:
+            if job is not None and self._has_work():
                 self._refuse_or_clear(job["fingerprint"], fingerprint, overwrite, "unfinished")
+            elif job is not None:  # a run that stopped before scoring anything: take over
+                self._clear()
             elif any(n.startswith("part-") for n in self.folder.names()):
                 if not overwrite:
                     raise Conflict(
@@ -195,6 +197,12 @@ class RunFolder:
                 details={"differences": differences},
             )
         self._clear()
+
+    def _has_work(self) -> bool:
+        """Whether any batch was scored here (a part file or a batch record exists)."""
+        if any(n.startswith("part-") for n in self.folder.names()):
+            return True
+        return bool(self.folder.names(f"{STATE}/done"))
 
     def _clear(self) -> None:
         for name in self.folder.names():

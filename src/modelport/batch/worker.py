@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from modelport.batch.convert import prepare
 from modelport.batch.model import runtime_for
-from modelport.batch.outputs import build_table
+from modelport.batch.outputs import build_table, dictionary_columns
 from modelport.batch.plan import UnitContext
 from modelport.batch.readers import SourceBatch, read_unit
 from modelport.batch.sources import SourceFile, WorkUnit
@@ -107,7 +107,7 @@ def _score(
         carried = [array.filter(mask) for array in carried]
     table = build_table(ctx.schema, carried, ctx.fields, outputs, len(good), ctx.provenance)
     sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
+    pq.write_table(table, sink, use_dictionary=dictionary_columns(ctx.schema))
     data = sink.getvalue().to_pybytes()
     record = PartRecord(
         part=name,
