@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
 import typer
 
 from modelport.config import load_settings
+from modelport.monitoring.config import MonitoringConfig
 from modelport.routing.options import RoutingOptions
 from modelport.security.config import SecurityConfig
+from modelport.security.durations import parse_duration
 from modelport.serving.options import ServeConfig
 from modelport.serving.registry_source import RegistrySource
 from modelport.serving.secure import check_serve_security
@@ -105,6 +108,39 @@ def serve(
         False, help="Load only artifacts signed at registration (needs --verify-key)."
     ),
     verify_key: Path = typer.Option(None, help="PEM Ed25519 public key for --require-signed."),
+    inference_log: str = typer.Option(
+        None, envvar="MODELPORT_INFERENCE_LOG",
+        help="Folder or fsspec URL of the Parquet inference log [default: MODELPORT_HOME/"
+        "inference-log].",
+    ),
+    log_requests: bool = typer.Option(
+        True, "--log-requests/--no-log-requests", help="Keep the inference log (on by default)."
+    ),
+    log_sample: float = typer.Option(1.0, help="Share of requests logged, 0 to 1."),
+    redact: list[str] = typer.Option(
+        None, "--redact", help="Input/output never written to the log (repeatable)."
+    ),
+    hash_field: list[str] = typer.Option(
+        None, "--hash", help="Input/output logged as a salted sha256 (repeatable; salt from "
+        "$MODELPORT_LOG_HASH_SALT)."
+    ),
+    contract_policy: str = typer.Option(
+        "flag", help="On a data contract violation: reject (422), flag (serve, count) or off."
+    ),
+    drift_interval: str = typer.Option(
+        "5m", help="How often the server checks drift and performance; 0s turns it off."
+    ),
+    drift_window: str = typer.Option("1h", help="Live traffic compared with the reference."),
+    drift_alpha: float = typer.Option(0.05, help="Drift significance after correction."),
+    performance_margin: float = typer.Option(
+        0.05, help="Degraded when a metric is this share worse than its registered baseline."
+    ),
+    webhook: list[str] = typer.Option(
+        None, "--webhook", help="URL alerted on drift and degradation (repeatable)."
+    ),
+    retrain_webhook: list[str] = typer.Option(
+        None, "--retrain-webhook", help="URL told to retrain a degraded version (repeatable)."
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
     settings = load_settings(config)
@@ -144,7 +180,24 @@ def serve(
             audit_predictions=audit_predictions, require_signed=require_signed,
             verify_key=verify_key,
         ),
+        monitoring=MonitoringConfig.from_options(
+            home=settings.registry.home, inference_log=inference_log,
+            log_enabled=log_requests, sample=log_sample, redact=redact or (),
+            hash_fields=hash_field or (), hash_salt=os.environ.get("MODELPORT_LOG_HASH_SALT", ""),
+            contract_policy=contract_policy,
+            drift_interval_s=_seconds(drift_interval, "--drift-interval"),
+            drift_window_s=_seconds(drift_window, "--drift-window"), alpha=drift_alpha,
+            margin=performance_margin, webhooks=webhook or (),
+            retrain_webhooks=retrain_webhook or (),
+        ),
     )
     check_serve_security(serve_config.host, serve_config.security)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
+
+
+def _seconds(text: str, option: str) -> float:
+    """``5m`` -> 300.0; ``0``/``0s`` -> 0 (off)."""
+    if text.strip() in ("0", "0s", "off"):
+        return 0.0
+    return parse_duration(text, option=option).total_seconds()

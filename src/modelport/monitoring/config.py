@@ -7,7 +7,9 @@ Every check happens here, at construction, with a message saying what to type in
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from modelport.errors import InvalidInput
@@ -195,3 +197,36 @@ class MonitoringConfig:
                 f"got {self.contract_policy!r}"
             )
         _seconds("contract_refresh_s", self.contract_refresh_s, zero_ok=False)
+
+    @classmethod
+    def from_options(
+        cls,
+        *,
+        home: Path,
+        inference_log: str | None = None,
+        log_enabled: bool = True,
+        sample: float = 1.0,
+        redact: Sequence[str] = (),
+        hash_fields: Sequence[str] = (),
+        hash_salt: str = "",
+        contract_policy: str = "flag",
+        drift_interval_s: float = 300.0,
+        drift_window_s: float = 3600.0,
+        alpha: float = 0.05,
+        margin: float = 0.05,
+        webhooks: Sequence[str] = (),
+        retrain_webhooks: Sequence[str] = (),
+        metrics: bool = True,
+    ) -> MonitoringConfig:
+        """What ``modelport serve`` builds from its options; the log defaults to
+        ``<home>/inference-log``."""
+        root = inference_log or str((home / "inference-log").resolve())
+        return cls(
+            metrics=metrics,
+            contract_policy=contract_policy,  # type: ignore[arg-type]
+            log=LogConfig(root=root if log_enabled else None, sample=sample,
+                          redact=tuple(redact), hash=tuple(hash_fields), hash_salt=hash_salt),
+            drift=DriftConfig(interval_s=drift_interval_s, window_s=drift_window_s, alpha=alpha),
+            performance=PerformanceConfig(margin=margin),
+            alerts=AlertConfig(webhooks=tuple(webhooks), retrain_webhooks=tuple(retrain_webhooks)),
+        )

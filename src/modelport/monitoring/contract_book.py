@@ -84,12 +84,16 @@ class ContractBook:
     async def _refresh_forever(self) -> None:
         while True:
             await asyncio.sleep(self._refresh_s)
-            for model in list(self._checks):
-                try:
-                    contract = await asyncio.to_thread(self._loader, model, None)
-                except Exception as exc:
-                    log.warning("cannot refresh the data contract of %s: %s", model, exc)
-                    continue
-                current = self._checks.get(model)
-                if contract is not None and (current is None or current.contract != contract):
-                    self.put(contract, model)
+            await self.refresh()
+
+    async def refresh(self) -> None:
+        """Re-read every known model's stored contract (edits made since are picked up)."""
+        for model in list(self._checks):
+            try:
+                contract = await asyncio.to_thread(self._loader, model, None)
+            except Exception as exc:
+                log.warning("cannot refresh the data contract of %s: %s", model, exc)
+                continue
+            current = self._checks.get(model)
+            if contract is not None and (current is None or current.contract != contract):
+                self.put(contract, model)

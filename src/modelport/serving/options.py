@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from modelport.config import Settings
 from modelport.errors import InvalidInput
+from modelport.monitoring.config import MonitoringConfig
 from modelport.routing.options import RoutingOptions
 from modelport.security.config import SecurityConfig
 from modelport.serving.batcher import BatchPolicy
@@ -52,6 +53,9 @@ class ServeConfig:
     security: SecurityConfig | None = None
     """Authentication, TLS, limits, audit and signatures; None: open, loopback only."""
 
+    monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
+    """Metrics, data contracts, the inference log, drift and performance checks, alerts."""
+
     def __post_init__(self) -> None:
         if type(self.workers) is not int or self.workers < 1:
             raise InvalidInput(f"workers must be >= 1, got {self.workers!r}")
@@ -87,6 +91,7 @@ class ServeConfig:
         drain_timeout_s: float = 30.0,
         routing: RoutingOptions | None = None,
         security: SecurityConfig | None = None,
+        monitoring: MonitoringConfig | None = None,
     ) -> ServeConfig:
         """Settings (environment or YAML), overridden by every option that is not None."""
         server = settings.server
@@ -106,6 +111,7 @@ class ServeConfig:
             drain_timeout_s=drain_timeout_s,
             routing=routing or RoutingOptions(),
             security=security,
+            monitoring=monitoring or MonitoringConfig(),
             models=ManagerConfig(
                 refs=tuple(refs),
                 max_loaded=(

@@ -18,6 +18,7 @@ import uvicorn
 
 from modelport.routing.runtime import RoutingRuntime
 from modelport.serving.dataplane import DataPlane
+from modelport.serving.hooks import ServingObserver
 from modelport.serving.models import ModelManager
 from modelport.serving.options import ServeConfig
 from modelport.serving.pipeline import Stage
@@ -25,6 +26,7 @@ from modelport.serving.ports import listen_shared
 from modelport.serving.rest import RestApp
 from modelport.serving.secure import WorkerSecurity
 from modelport.serving.source import ModelSource
+from modelport.serving.worker_monitoring import WorkerMonitoring
 
 __all__ = ["SourceFactory", "build_plane", "run_worker", "serve_worker"]
 
@@ -35,9 +37,12 @@ SourceFactory = Callable[[], ModelSource]
 
 
 def build_plane(
-    config: ServeConfig, source: ModelSource, stages: Sequence[Stage] = ()
+    config: ServeConfig,
+    source: ModelSource,
+    stages: Sequence[Stage] = (),
+    observer: ServingObserver | None = None,
 ) -> DataPlane:
-    return DataPlane(ModelManager(source, config.models), stages=stages)
+    return DataPlane(ModelManager(source, config.models, observer=observer), stages=stages)
 
 
 class _Server(uvicorn.Server):
@@ -63,14 +68,18 @@ async def serve_worker(
     source = source_factory()
     security = WorkerSecurity(config.security, config.host)
     routing = RoutingRuntime.for_source(source, config.routing)
-    # The pipeline, outermost first: security checks the caller's scope, limits and audits;
-    # routing picks the version the core answers with.
-    stages: list[Stage] = security.stages()
+    monitoring = WorkerMonitoring(config.monitoring, source)
+    # The pipeline, outermost first: monitoring observes every call (metrics, request id,
+    # inference log); security checks the caller's scope, limits and audits; routing picks
+    # the version the core answers with; monitoring checks the data contract last.
+    stages: list[Stage] = [monitoring.observe, *security.stages()]
     if routing is not None:
         stages.append(routing.stage)
-    plane = build_plane(config, security.wrap_source(source), stages)
-    app = security.wrap_rest(RestApp(plane, max_body_bytes=config.max_body_bytes,
-                             feedback=routing.feedback if routing is not None else None))
+    stages.append(monitoring.validate)
+    plane = build_plane(config, security.wrap_source(source), stages, monitoring.monitor)
+    feedback = monitoring.feedback(routing.feedback if routing is not None else None)
+    app = security.wrap_rest(monitoring.wrap_rest(
+        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback)))
     await security.start()
     await plane.start(preload=config.preload)
     if config.preload:
@@ -79,6 +88,7 @@ async def serve_worker(
         await plane.models.wait_preloaded()
     if routing is not None:  # routes apply (their versions loaded) before the first request
         await routing.start(plane.models)
+    await monitoring.start(plane.models)
     # What exists now (modules, models) lives as long as the worker: keep the cyclic garbage
     # collector from walking it again and again under load.
     gc.collect()
@@ -129,6 +139,7 @@ async def serve_worker(
         if routing is not None:
             await routing.stop()
         await plane.stop()
+        await monitoring.close()  # after the last request: the log writes what it holds
         await security.close()
 
 
