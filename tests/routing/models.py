@@ -3,12 +3,15 @@ good, that raise, that are slow, or whose predictions shift. All take the same f
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
 from modelport.protocol.signature import Signature, TensorSpec
+from modelport.protocol.types import InferenceRequest, Tensor
 from modelport.registry import Registry
+from modelport.runtimes.base import Array, Batch, Runtime
 
 FEATURES = [f"f{i}" for i in range(5)]
 
@@ -38,7 +41,7 @@ class Model:
 KINDS = {
     "good": ("pass", 0.0),
     "error": ('raise RuntimeError("candidate is broken")', 0.0),
-    "slow": ("time.sleep(0.12)", 0.0),
+    "slow": ("time.sleep(0.6)", 0.0),
     "shift": ("pass", 0.6),
 }
 
@@ -95,7 +98,46 @@ def deploy_yaml(*, endpoint: str = "fraud", strategy: str = "canary", stable: st
     """A deployment file; ``section`` defaults to a fast canary for canary."""
     if section is None and strategy == "canary":
         section = ("canary:\n  steps: [20, 50, 100]\n  interval: 1s\n  min_requests: 10\n"
-                   "  gates:\n    max_error_rate: 0.05\n    max_p99_latency_ms: 100\n"
-                   "    max_prediction_psi: 0.2\n")
+                   "  gates:\n    max_error_rate: 0.05\n    max_p99_latency_ms: 400\n"
+                   "    max_prediction_psi: 0.5\n")
     return (f"endpoint: {endpoint}\nstrategy: {strategy}\nstable: {stable}\n"
             f"candidate: {candidate}\n{extra}{section or ''}")
+
+
+ECHO_SIGNATURE = Signature(
+    inputs=(TensorSpec(name="x", datatype="FP32", shape=(-1,)),),
+    outputs=(TensorSpec(name="y", datatype="FP64", shape=(-1,)),),
+)
+
+
+class Echo(Runtime):
+    """Answers ``x * 0 + tag`` (so each version is recognisable); can raise or be slow."""
+
+    flavor = "python"
+
+    def __init__(self, tag: float, *, delay_s: float = 0.0, fail: bool = False) -> None:
+        super().__init__()
+        self.tag, self.delay_s, self.fail = tag, delay_s, fail
+
+    @classmethod
+    def detect(cls, path: Path) -> bool:
+        return False
+
+    def load(self, path: Path) -> None:
+        pass
+
+    def signature(self) -> Signature:
+        return ECHO_SIGNATURE
+
+    def predict(self, inputs: Batch) -> dict[str, Array]:
+        if self.fail:
+            raise ValueError("shadow version is broken")
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        return {"y": inputs["x"].astype(np.float64) * 0 + self.tag}
+
+
+def echo_request(value: float = 1.0, **parameters: object) -> InferenceRequest:
+    return InferenceRequest(
+        inputs=[Tensor(name="x", datatype="FP32", data=np.array([value], dtype=np.float32))],
+        parameters=dict(parameters))

@@ -67,8 +67,8 @@ def _decile_counts(stable: list[float], candidate: list[float]
 def _distribution(gates: Gates, stable: PredictionSketch, candidate: PredictionSketch
                   ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    kind = candidate.kind or stable.kind
-    if not kind:
+    kind = candidate.kind
+    if not kind or not stable.kind:  # no answers to compare (e.g. every request failed)
         return out
     if gates.max_prediction_psi is not None:
         if kind == "class":

@@ -139,6 +139,11 @@ class Router:
         if not task.cancelled() and task.exception() is not None:
             log.error("shadow comparison failed", exc_info=task.exception())
 
+    async def settle(self, timeout_s: float = 5.0) -> None:
+        """Wait (up to ``timeout_s``) for the mirrored requests in flight to finish."""
+        if self._shadows:
+            await asyncio.wait(list(self._shadows), timeout=timeout_s)
+
     async def stop(self) -> None:
         """Cancel mirrored requests still running (their answers were never needed)."""
         for task in list(self._shadows):

@@ -17,6 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -123,14 +124,18 @@ class RoutingSync:
             return query(conn)
 
     def _choose(self, route: Route) -> Route:
-        """The new route, unless a version it sends traffic to failed to load here."""
-        broken = [str(a.target) for a in route.arms if str(a.target) in self.failed]
+        """The new route, unless a version it sends traffic to failed to load here: then the
+        previous route, or (the first time) the new one without the broken versions."""
+        broken = {str(a.target) for a in route.arms if str(a.target) in self.failed}
+        if not broken:
+            return route
+        log.error("endpoint %s: %s could not be loaded (%s); it gets no traffic here",
+                  route.endpoint, ", ".join(sorted(broken)), self.failed[min(broken)])
         previous = self.router.table.get(route.endpoint)
-        if broken and previous is not None:
-            log.error("endpoint %s keeps its previous route: %s could not be loaded (%s)",
-                      route.endpoint, ", ".join(broken), self.failed[broken[0]])
+        if previous is not None:
             return previous
-        return route
+        working = tuple(a for a in route.arms if str(a.target) not in broken)
+        return replace(route, arms=working) if working else route
 
     async def _wait_until(self, records: list[DeploymentRecord]) -> None:
         """Hold the swap until a scheduled switch time (a blue-green flip) comes."""
