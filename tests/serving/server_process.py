@@ -101,28 +101,21 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = workers
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        """Until every worker listens (workers join the port once their models are in)."""
+    def wait_ready(self, timeout_s: float = 60.0, *, times: int = 1) -> None:
+        """Until the supervisor logged ``times`` times that every worker accepts requests."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited early:\n{self.log.read_text()}")
-            if self.listeners(self.port) == self.workers:
+            if self.all_ready_count() >= times:
                 assert httpx.get(f"{self.url}/v2/health/ready", timeout=5).status_code == 200
                 return
             time.sleep(0.2)
         raise AssertionError(f"server not ready in {timeout_s} s:\n{self.log.read_text()}")
 
-    @staticmethod
-    def listeners(port: int) -> int:
-        """How many sockets listen on ``port`` (each worker has its own, SO_REUSEPORT)."""
-        count = 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                    count += 1
-        return count
+    def all_ready_count(self) -> int:
+        """How often the log said every worker was ready (a replacement says it again)."""
+        return self.log.read_text().count(f"ready ({self.workers} of {self.workers})")
 
     def worker_pids(self) -> list[int]:
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")

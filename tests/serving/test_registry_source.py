@@ -12,14 +12,7 @@ from modelport.errors import NotFound
 from modelport.registry import ModelRef
 from modelport.serving.registry_source import RegistrySource
 
-from .server_process import FEATURES, build_registry, set_alias
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path: Path = tmp_path_factory.mktemp("home")
-    build_registry(path)
-    return path
+from .server_process import FEATURES, set_alias
 
 
 def test_resolves_aliases_and_loads_versions(home: Path) -> None:

@@ -13,15 +13,13 @@ import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
 from tritonclient.utils import InferenceServerException
 
-from .server_process import FEATURES, ServerProcess, build_registry
+from .server_process import FEATURES, ServerProcess
 
 ROWS = np.array([[0.5, 1.0, -0.2, 0.0, 3.0], [-2.0, -1.0, 0.1, 0.2, 0.3]], dtype=np.float32)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    home: Path = tmp_path_factory.mktemp("home")
-    build_registry(home)
+def server(home: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(home, ["fraud@production", "--preload"], workers=2)
     try:
         proc.wait_ready()

@@ -15,16 +15,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .server_process import FEATURES, ServerProcess, build_registry, set_alias
+from .server_process import FEATURES, ServerProcess, set_alias
 
 BODY = {"inputs": [{"name": n, "datatype": "FP32", "shape": [1], "data": [0.5]} for n in FEATURES]}
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path: Path = tmp_path_factory.mktemp("home")
-    build_registry(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +47,9 @@ def test_a_killed_worker_is_replaced_and_the_port_keeps_answering(
     os.kill(before[0], signal.SIGKILL)
     for _ in range(30):  # every request on a new connection: the port never closes
         infer_version(server.url)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = server.worker_pids()
-        if len(now) == 2 and before[0] not in now and server.listeners(server.port) == 2:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"no replacement worker: {server.worker_pids()}")
+    server.wait_ready(times=2)  # the replacement reported in
+    now = server.worker_pids()
+    assert len(now) == 2 and before[0] not in now
     assert before[1] in now
     for _ in range(10):
         infer_version(server.url)

@@ -1,10 +1,13 @@
-"""Ports shared by worker processes through SO_REUSEPORT.
+"""The ports a multi-process server shares.
 
-Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections
-evenly across workers (one shared accept queue lets the first worker to wake take a whole
-burst of connections: 61 of 64 in our measurement). The supervisor holds a bound socket on
-each port that never listens: it receives no connections, yet keeps the port ours while
-workers come and go.
+REST: the supervisor binds and listens once; every worker inherits that socket and accepts
+from the one queue. A worker that dies takes nothing with it: connections waiting in the
+queue go to the others (per-worker SO_REUSEPORT sockets would reset the connections queued
+on the dead worker's socket; we measured that in the kill test).
+
+gRPC: grpcio binds its own sockets, so each worker binds the port with SO_REUSEPORT and the
+supervisor holds a bound socket there that never listens: it receives no connections, yet
+keeps the port ours while workers come and go.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import socket
 
 from modelport.errors import Conflict
 
-__all__ = ["listen_shared", "reserve_port"]
+__all__ = ["listen_tcp", "reserve_port"]
 
 
 def _family(host: str) -> socket.AddressFamily:
@@ -48,15 +51,14 @@ def reserve_port(host: str, port: int, *, what: str, option: str) -> socket.sock
     return sock
 
 
-def listen_shared(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
-    """One worker's listening socket in the port's SO_REUSEPORT group."""
-    sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+def listen_tcp(host: str, port: int, *, backlog: int = 2048) -> socket.socket:
+    """A listening socket for the workers to inherit (port 0 picks one)."""
     try:
-        sock.bind((host, port))
-        sock.listen(backlog)
+        sock = socket.create_server((host, port), family=_family(host), backlog=backlog)
     except OSError as exc:
-        sock.close()
-        raise Conflict(f"cannot listen on {host}:{port} ({exc.strerror})") from None
+        raise Conflict(
+            f"cannot listen on {host}:{port} for REST ({exc.strerror}); is another server "
+            "running there? Choose another port with --port"
+        ) from None
+    sock.set_inheritable(True)
     return sock

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import signal
+import socket
 from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
@@ -22,7 +23,6 @@ from modelport.serving.hooks import ServingObserver
 from modelport.serving.models import ModelManager
 from modelport.serving.options import ServeConfig
 from modelport.serving.pipeline import Stage
-from modelport.serving.ports import listen_shared
 from modelport.serving.rest import RestApp
 from modelport.serving.secure import WorkerSecurity
 from modelport.serving.source import ModelSource
@@ -57,13 +57,14 @@ async def serve_worker(
     config: ServeConfig,
     source_factory: SourceFactory,
     *,
-    shared_ports: bool = False,
+    rest_socket: socket.socket | None = None,
     signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Serve until one of ``signals`` arrives, then drain and return.
 
-    With ``shared_ports`` the REST socket joins the port's SO_REUSEPORT group (one of several
-    workers); otherwise uvicorn binds the port alone.
+    ``rest_socket`` is the listening socket the supervisor shares among its workers; without
+    it uvicorn binds the port alone. ``on_ready`` is called once both servers accept requests.
     """
     source = source_factory()
     security = WorkerSecurity(config.security, config.host)
@@ -128,8 +129,14 @@ async def serve_worker(
     for sig in signals:
         loop.add_signal_handler(sig, drain)
     try:
-        sockets = [listen_shared(config.host, config.port)] if shared_ports else None
-        await server.serve(sockets=sockets)
+        serving = loop.create_task(
+            server.serve(sockets=[rest_socket] if rest_socket is not None else None)
+        )
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if server.started and on_ready is not None:
+            on_ready()
+        await serving
     finally:
         for sig in signals:
             loop.remove_signal_handler(sig)
@@ -147,13 +154,17 @@ def run_worker(
     config: ServeConfig,
     source_factory: SourceFactory,
     *,
-    shared_ports: bool = False,
+    rest_socket: socket.socket | None = None,
     signals: tuple[signal.Signals, ...] = (signal.SIGTERM, signal.SIGINT),
+    on_ready: Callable[[], None] | None = None,
 ) -> None:
     """Run :func:`serve_worker` on a fresh uvloop event loop (the blocking entry point)."""
     import uvloop
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(
-            serve_worker(config, source_factory, shared_ports=shared_ports, signals=signals)
+            serve_worker(
+                config, source_factory, rest_socket=rest_socket, signals=signals,
+                on_ready=on_ready,
+            )
         )

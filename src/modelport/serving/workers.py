@@ -1,9 +1,9 @@
 """The supervisor: holds the ports, keeps N worker processes alive, drains them on SIGTERM.
 
-Every worker listens on the REST and gRPC ports itself through SO_REUSEPORT (see
-:mod:`modelport.serving.ports`), so the kernel spreads connections evenly; a worker that dies
-takes only its own socket with it while the others keep answering, and its replacement joins
-the group. The supervisor reserves both ports for the server's whole life.
+Workers inherit the supervisor's listening REST socket and bind the gRPC port themselves with
+SO_REUSEPORT (see :mod:`modelport.serving.ports`): a worker that dies never closes a port, and
+its replacement starts accepting once its models are loaded. Each worker reports on a pipe
+when it accepts requests, so the log says when the whole server is ready.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import time
 from dataclasses import replace
@@ -26,7 +27,7 @@ from modelport.monitoring.metrics import (
     restore_multiprocess,
 )
 from modelport.serving.options import ServeConfig
-from modelport.serving.ports import reserve_port
+from modelport.serving.ports import listen_tcp, reserve_port
 from modelport.serving.worker import SourceFactory, run_worker
 
 __all__ = ["Supervisor", "serve"]
@@ -52,6 +53,7 @@ class Supervisor:
         self._stopping = False
         self._workers: dict[int, tuple[BaseProcess, float]] = {}
         self._context = multiprocessing.get_context("fork")
+        self._ready: set[int] = set()
 
     @property
     def worker_pids(self) -> list[int]:
@@ -63,7 +65,7 @@ class Supervisor:
 
     def run(self) -> int:
         host = self.config.host
-        held = [reserve_port(host, self.config.port, what="REST", option="--port")]
+        held = [listen_tcp(host, self.config.port)]
         config = replace(self.config, port=held[0].getsockname()[1])
         try:
             if config.grpc_port is not None:
@@ -79,7 +81,7 @@ class Supervisor:
             metrics_dir = tempfile.mkdtemp(prefix="modelport-metrics-")
             multiproc_before = enable_multiprocess(metrics_dir)
             try:
-                return self._supervise(config)
+                return self._supervise(config, held[0])
             finally:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
@@ -92,18 +94,29 @@ class Supervisor:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stopping = True
 
-    def _supervise(self, config: ServeConfig) -> int:
+    def _supervise(self, config: ServeConfig, rest: socket.socket) -> int:
+        ready_read, ready_write = os.pipe()
+        try:
+            return self._watch(config, rest, ready_read, ready_write)
+        finally:
+            os.close(ready_read)
+            os.close(ready_write)
+
+    def _watch(self, config: ServeConfig, rest: socket.socket, ready_read: int,
+               ready_write: int) -> int:
         for slot in range(config.workers):
-            self._start(slot, config)
+            self._start(slot, config, rest, ready_write)
         grpc = f", gRPC on {config.host}:{config.grpc_port}" if config.grpc_port else ""
         log.warning(
-            "modelport serving REST on http://%s:%s%s with %d worker(s)",
+            "modelport starting REST on http://%s:%s%s with %d worker(s)",
             config.host, config.port, grpc, config.workers,
         )
         quick_deaths = 0
         while not self._stopping:
             sentinels = [p.sentinel for p, _ in self._workers.values()]
-            multiprocessing.connection.wait(sentinels, timeout=0.5)
+            woke = multiprocessing.connection.wait([*sentinels, ready_read], timeout=0.5)
+            if ready_read in woke:
+                self._note_ready(os.read(ready_read, 4096))
             for slot, (proc, started) in list(self._workers.items()):
                 if proc.is_alive() or self._stopping:
                     continue
@@ -123,14 +136,21 @@ class Supervisor:
                     )
                     self._drain()
                     return 1
-                self._start(slot, config)
+                self._start(slot, config, rest, ready_write)
         self._drain()
         return 0
 
-    def _start(self, slot: int, config: ServeConfig) -> None:
+    def _note_ready(self, data: bytes) -> None:
+        alive = set(self.worker_pids)
+        for pid in data.split():
+            self._ready.add(int(pid))
+            self._ready &= alive
+            log.warning("worker %s ready (%d of %d)", int(pid), len(self._ready), len(alive))
+
+    def _start(self, slot: int, config: ServeConfig, rest: socket.socket, ready: int) -> None:
         proc = self._context.Process(
             target=_worker_main,
-            args=(config, self._factory),
+            args=(config, self._factory, rest, ready),
             name=f"modelport-worker-{slot}",
             daemon=False,
         )
@@ -153,7 +173,9 @@ class Supervisor:
         self._workers.clear()
 
 
-def _worker_main(config: ServeConfig, factory: SourceFactory) -> None:
+def _worker_main(
+    config: ServeConfig, factory: SourceFactory, rest: socket.socket, ready: int
+) -> None:
     # Ctrl-C reaches the whole process group: the supervisor alone decides, via SIGTERM.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -161,4 +183,8 @@ def _worker_main(config: ServeConfig, factory: SourceFactory) -> None:
     # LightGBM, torch) gets the cores per worker, unless the operator chose otherwise.
     cores = max(1, (os.cpu_count() or 1) // config.workers)
     os.environ.setdefault("OMP_NUM_THREADS", str(cores))
-    run_worker(config, factory, shared_ports=True, signals=(signal.SIGTERM,))
+
+    def announce() -> None:
+        os.write(ready, b"%d\n" % os.getpid())
+
+    run_worker(config, factory, rest_socket=rest, signals=(signal.SIGTERM,), on_ready=announce)
