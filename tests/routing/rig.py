@@ -71,7 +71,7 @@ class Worker:
 
         for start in range(0, n, 25):
             seen.update(await asyncio.gather(*(one(i) for i in range(start, min(n, start + 25)))))
-        await self.router.settle()
+            await self.router.settle()
         return seen
 
     async def stop(self) -> None:

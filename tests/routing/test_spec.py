@@ -89,7 +89,7 @@ def test_ab_weights_must_sum_to_100() -> None:
 
 def test_ab_weights_must_name_both_arms() -> None:
     text = deploy_yaml(strategy="ab", section="ab:\n  weights: {stable: 50, other: 50}\n")
-    with pytest.raises(InvalidInput, match="line 6, ab.weights: .*stable and candidate"):
+    with pytest.raises(InvalidInput, match=r"line 6, ab\.weights: .*stable and candidate"):
         parse_spec(text)
 
 
@@ -124,5 +124,5 @@ def test_inconsistent_files(text: str, line: int, reason: str) -> None:
 
 def test_interval_below_a_second_is_refused() -> None:
     text = ISSUE_EXAMPLE.replace("interval: 5m", "interval: 200ms")
-    with pytest.raises(InvalidInput, match="line 9, canary.interval: .*too short"):
+    with pytest.raises(InvalidInput, match=r"line 9, canary\.interval: .*too short"):
         parse_spec(text)

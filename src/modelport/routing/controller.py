@@ -167,8 +167,7 @@ class Controller:
         if manual and not record.switch_requested:
             return None
         target = str(record.candidate)
-        waiting = [w.worker for w in alive
-                   if w.revision < record.revision or target not in w.loaded]
+        waiting = [w.worker for w in alive if target not in w.loaded]
         if waiting:
             return None
         lead = self.options.switch_lead_s if alive else 0.0
