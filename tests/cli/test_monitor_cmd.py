@@ -112,7 +112,7 @@ def test_contract_edit_uses_the_editor(world: Path, tmp_path: Path,
     editor.chmod(editor.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("EDITOR", str(editor))
     code, out, error = invoke("contract", "fraud", "--edit", "--json")
-    assert error is None, error
+    assert error is None and code == 0, error
     assert all(f["nullable"] for f in json.loads(out)["fields"].values())
     assert os.environ["EDITOR"] == str(editor)
 
