@@ -58,3 +58,24 @@ def test_bad_values_from_the_command_line_teach() -> None:
         ServeConfig.from_settings(settings(), workers=0)
     with pytest.raises(InvalidInput, match="max_loaded_models must be >= 1"):
         ServeConfig.from_settings(settings(), max_loaded_models=0)
+
+
+def test_per_model_batching_and_cache() -> None:
+    config = ServeConfig.from_settings(
+        settings(), model_batch=("fraud=8:0.5", "churn=1"), model_cache=("fraud=100:5",),
+    )
+    per = config.models.per_model
+    assert (per["fraud"].batch.max_size, per["fraud"].batch.max_delay_ms) == (8, 0.5)
+    assert per["fraud"].cache is not None and per["fraud"].cache.max_entries == 100
+    assert (per["churn"].batch.max_size, per["churn"].batch.max_delay_ms) == (1, 4)
+    assert per["churn"].cache is None
+
+
+@pytest.mark.parametrize(
+    ("batch", "message"),
+    [("fraud", "NAME=NUMBER"), ("fraud=x", "NAME=NUMBER"), ("=3", "NAME=NUMBER"),
+     ("fraud=2.5", "whole number"), ("fraud=0", "use 1 to disable batching")],
+)
+def test_bad_per_model_options_teach(batch: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        ServeConfig.from_settings(settings(), model_batch=(batch,))

@@ -48,6 +48,14 @@ def serve(
         0, help="Answers kept per model for repeated inputs; 0 turns the cache off."
     ),
     cache_ttl: float = typer.Option(60.0, help="Seconds a cached answer stays valid."),
+    model_batch: list[str] = typer.Option(
+        None, "--model-batch",
+        help="Batching for one model: NAME=MAX_SIZE[:MAX_DELAY_MS], e.g. fraud=32:1 (repeatable).",
+    ),
+    model_cache: list[str] = typer.Option(
+        None, "--model-cache",
+        help="Cache for one model: NAME=ENTRIES[:TTL_S], e.g. fraud=10000:30 (repeatable).",
+    ),
     max_body_bytes: int = typer.Option(
         None, help="Larger request bodies get 413 [default: 64 MiB]."
     ),
@@ -158,6 +166,8 @@ def serve(
         max_delay_ms=max_delay_ms,
         cache_size=cache_size,
         cache_ttl_s=cache_ttl,
+        model_batch=tuple(model_batch or ()),
+        model_cache=tuple(model_cache or ()),
         preload=preload,
         poll_interval_s=poll_interval,
         drain_timeout_s=drain_timeout,

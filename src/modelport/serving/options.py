@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 
 from modelport.config import Settings
 from modelport.errors import InvalidInput
@@ -86,6 +87,8 @@ class ServeConfig:
         max_delay_ms: float | None = None,
         cache_size: int = 0,
         cache_ttl_s: float = 60.0,
+        model_batch: Sequence[str] = (),
+        model_cache: Sequence[str] = (),
         preload: bool = False,
         poll_interval_s: float = 1.5,
         drain_timeout_s: float = 30.0,
@@ -101,6 +104,7 @@ class ServeConfig:
             max_delay_ms=batching.max_delay_ms if max_delay_ms is None else max_delay_ms,
         )
         cache = CachePolicy(max_entries=cache_size, ttl_s=cache_ttl_s) if cache_size else None
+        default = ModelOptions(batch=batch, cache=cache)
         return cls(
             host=server.host if host is None else host,
             port=server.port if port is None else port,
@@ -118,6 +122,50 @@ class ServeConfig:
                     server.max_loaded_models if max_loaded_models is None else max_loaded_models
                 ),
                 poll_interval_s=poll_interval_s,
-                options=ModelOptions(batch=batch, cache=cache),
+                options=default,
+                per_model=per_model_options(default, model_batch, model_cache),
             ),
         )
+
+
+def per_model_options(
+    default: ModelOptions, batch_specs: Sequence[str], cache_specs: Sequence[str]
+) -> dict[str, ModelOptions]:
+    """Per-model overrides from ``NAME=SIZE[:DELAY_MS]`` (batching) and
+    ``NAME=ENTRIES[:TTL_S]`` (cache; ENTRIES 0 turns it off) options."""
+    out: dict[str, ModelOptions] = {}
+    for name, first, second in _specs(batch_specs, "--model-batch", "fraud=32:1.5"):
+        base = out.get(name, default)
+        delay = base.batch.max_delay_ms if second is None else second
+        policy = BatchPolicy(max_size=_whole(first, "--model-batch"), max_delay_ms=delay)
+        out[name] = replace(base, batch=policy)
+    for name, first, second in _specs(cache_specs, "--model-cache", "fraud=10000:30"):
+        base = out.get(name, default)
+        entries = _whole(first, "--model-cache")
+        ttl = (base.cache.ttl_s if base.cache else 60.0) if second is None else second
+        cache = CachePolicy(max_entries=entries, ttl_s=ttl) if entries else None
+        out[name] = replace(base, cache=cache)
+    return out
+
+
+def _specs(
+    specs: Sequence[str], option: str, example: str
+) -> Iterator[tuple[str, float, float | None]]:
+    for spec in specs:
+        name, sep, values = spec.partition("=")
+        first, _, second = values.partition(":")
+        try:
+            if not sep or not name:
+                raise ValueError
+            yield name, float(first), float(second) if second else None
+        except ValueError:
+            raise InvalidInput(
+                f"{option} takes NAME=NUMBER[:NUMBER], for example {option} {example}; "
+                f"got {spec!r}"
+            ) from None
+
+
+def _whole(value: float, option: str) -> int:
+    if value != int(value):
+        raise InvalidInput(f"{option}: the first number must be a whole number, got {value}")
+    return int(value)
