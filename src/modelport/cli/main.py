@@ -5,29 +5,69 @@ Errors print one clear line and exit non-zero; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import traceback
+from typing import Any
 
 import click
 import typer
+from typer.core import TyperGroup
 
 from modelport import __version__
-from modelport.cli import models_cmd, predict_cmd, serve_cmd
 from modelport.cli.output import print_error
 from modelport.errors import ModelportError
 
+#: command -> (module, attribute, one-line help). Modules are imported only when their command
+#: runs, so ``modelport models list`` does not pay for Dask, SciPy or gRPC.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "models": ("modelport.cli.models_cmd", "app", "Register models; manage versions and aliases."),
+    "predict": ("modelport.cli.predict_cmd", "predict", "Predict the rows of a file locally."),
+    "serve": ("modelport.cli.serve_cmd", "serve", "Serve models over REST and gRPC (OIP V2)."),
+    "deploy": ("modelport.cli.deploy_cmd", "app", "Roll versions out: canary, blue-green, A/B."),
+    "batch": ("modelport.cli.batch_cmd", "app", "Score large tables offline, locally or on Dask."),
+    "stream": ("modelport.cli.stream_cmd", "app", "Score Redis Streams or Kafka events."),
+    "monitor": ("modelport.cli.monitor_cmd", "app", "Drift, live performance, data contracts."),
+    "auth": ("modelport.cli.auth_cmd", "app", "API keys and signing keys."),
+    "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
+}
+
+
+class LazyGroup(TyperGroup):
+    """A command group that imports a command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module_name, attr, _ = spec
+        target: Any = getattr(importlib.import_module(module_name), attr)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer(add_completion=False, rich_markup_mode=None)
+            single.command(cmd_name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, spec[2]) for name, spec in COMMANDS.items()])
+
+
 app = typer.Typer(
     name="modelport",
+    cls=LazyGroup,
     help="From a model file to a production endpoint: register, serve, roll out, score, watch.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     add_completion=False,
 )
-app.add_typer(models_cmd.app, name="models")
-app.command("predict")(predict_cmd.predict)
-app.command("serve")(serve_cmd.serve)
 
 
 def _version(value: bool) -> None:
