@@ -118,5 +118,9 @@ def test_schedule_writes_a_cronjob_and_prints_the_crontab_line(
     assert yaml.safe_load(target.read_text())["metadata"]["name"] == "nightly-fraud"
     assert "0 2 * * * modelport batch run" in capsys.readouterr().out
 
+    # a scheduled Dask run may take its scheduler from MODELPORT_DASK_SCHEDULER in the pod
+    assert main([*args, "--engine", "dask"]) == 0
+    assert "--engine dask" in capsys.readouterr().err
+
     assert main([*args[:-4], "--cron", "every night"]) == 1
     assert "invalid cron schedule 'every night'" in capsys.readouterr().err

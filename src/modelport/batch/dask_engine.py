@@ -73,7 +73,7 @@ class DaskEngine:
             futures = [client.submit(run_unit, shared, unit, pure=False) for unit in units]
             try:
                 for future in distributed.as_completed(futures, loop=client.loop):
-                    outcome: UnitOutcome = future.result()
+                    outcome = _result(future)
                     progress.advanced(outcome.rows_read, outcome.rows_rejected)
                     yield outcome
             finally:
@@ -100,3 +100,16 @@ class DaskEngine:
                     f"some with `dask worker {self.scheduler}`"
                 ) from None
         return client
+
+
+def _result(future: Any) -> UnitOutcome:
+    """A unit's outcome; a task that failed outside :func:`run_unit` says what workers need."""
+    try:
+        outcome: UnitOutcome = future.result()
+    except Exception as exc:
+        raise Unavailable(
+            f"a Dask worker could not run a scoring task: {type(exc).__name__}: {exc}; every "
+            "worker needs the same modelport version installed (pip install 'modelport[dask]') "
+            "and access to the input, the output and the artifact store under the same paths"
+        ) from exc
+    return outcome

@@ -34,8 +34,10 @@ class Engine(Protocol):
     def run(self, job: BatchJob) -> BatchResult: ...
 
 
-def check_engine_options(name: str, *, processes: int | None, scheduler: str | None) -> None:
-    """InvalidInput when an option does not apply to engine ``name``."""
+def check_engine_options(
+    name: str, *, processes: int | None, scheduler: str | None, need_scheduler: bool = True
+) -> None:
+    """InvalidInput when an option does not apply to engine ``name`` (or one is missing)."""
     if name not in ENGINES:
         raise InvalidInput(f"unknown engine {name!r}; choose one of: {', '.join(ENGINES)}")
     if name == "local" and scheduler is not None:
@@ -45,7 +47,7 @@ def check_engine_options(name: str, *, processes: int | None, scheduler: str | N
             "--processes is for the local engine; a Dask cluster scores with its workers "
             "(start more `dask worker` processes to go faster)"
         )
-    if name == "dask" and not scheduler:
+    if name == "dask" and not scheduler and need_scheduler:
         raise InvalidInput(
             "--engine dask needs --scheduler ADDRESS, e.g. tcp://scheduler:8786 "
             "(start one with `dask scheduler` and workers with `dask worker ADDRESS`)"

@@ -6,6 +6,10 @@ started with ``spawn`` (no inherited threads or locks) and, on Linux, die with t
 so a ``kill -9`` of the command leaves no orphan still writing. The native thread pools of
 the numeric libraries get an equal share of the CPU cores per process. With one process (or
 one unit) everything runs in this process, which is also the quickest for small inputs.
+
+Starting a process costs a few seconds of CPU (the interpreter, pyarrow, the model's
+framework), paid once per process per run. As with any ``spawn`` pool, a script that runs the
+engine with several processes must guard its entry point with ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 
 def available_cores() -> int:
-    """CPU cores this process may use (respects affinity masks and container limits)."""
+    """CPU cores this process may run on (its affinity mask: taskset, cpusets)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux

@@ -27,7 +27,7 @@ from modelport.batch.engine import check_engine_options
 from modelport.batch.progress import ProgressListener
 from modelport.batch.schedule import default_name
 from modelport.cli.common import JSON_OPTION, open_registry
-from modelport.cli.output import console, err_console, print_fields, print_json
+from modelport.cli.output import print_fields, print_json
 
 app = typer.Typer(
     help="Score large tables offline (Parquet, CSV, JSON Lines), locally or on Dask.",
@@ -158,20 +158,23 @@ def schedule(
         rejects=rejects,
         overwrite=overwrite,
     )
-    check_engine_options(engine.value, processes=processes, scheduler=scheduler)
+    # Without --scheduler the scheduled run reads MODELPORT_DASK_SCHEDULER where it runs.
+    check_engine_options(
+        engine.value, processes=processes, scheduler=scheduler, need_scheduler=False
+    )
     args = run_arguments(job, engine=engine.value, scheduler=scheduler, processes=processes)
     spec = CronJobSpec(
         cron=cron, name=name or default_name(ref), image=image, namespace=namespace, secret=secret
     )
     text = yaml.safe_dump(cronjob_manifest(spec, args), sort_keys=False)
     line = crontab_line(cron, args)
+    # Plain echo, not Rich: a crontab line must stay one unwrapped line, brackets and all.
     if manifest == "-":
         sys.stdout.write(text)
-        err_console.print(f"# crontab line for a plain host:\n{line}", highlight=False)
+        typer.echo(f"# crontab line for a plain host:\n{line}", err=True)
         return
     Path(manifest).write_text(text)
-    console.print(f"wrote CronJob {spec.name} to {manifest}", highlight=False)
-    console.print(f"crontab line for a plain host:\n{line}", highlight=False, soft_wrap=True)
+    typer.echo(f"wrote CronJob {spec.name} to {manifest}\ncrontab line for a plain host:\n{line}")
 
 
 def _job(
