@@ -411,6 +411,7 @@ class ModelManager:
             runtime = await asyncio.to_thread(self._source.load, resolved)
             signature = await asyncio.to_thread(runtime.signature)
         except ModelportError as exc:
+            log.error("%s could not be loaded: %s", label, exc.message)
             if observer is not None:
                 observer.load_failed(resolved.name, resolved.version)
             raise Unavailable(f"{label} could not be loaded: {exc.message}") from exc

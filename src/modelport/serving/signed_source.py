@@ -43,7 +43,6 @@ class SignedSource:
         try:
             verify_artifact(self.key, name=info.name, version=info.version,
                             sha256=info.artifact_sha256, signature=info.tags.get(SIGNATURE_TAG))
-        except UnsafeArtifact as exc:
-            log.error("refusing to load %s: %s", info.ref, exc.message)
-            raise
+        except UnsafeArtifact:
+            raise  # the model manager logs why, with the model's name
         return self.inner.load(version)
