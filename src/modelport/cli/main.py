@@ -11,8 +11,8 @@ import sys
 import traceback
 from typing import Any
 
-import click
 import typer
+from typer._click import Command, Context, HelpFormatter  # Typer vendors its own click
 from typer.core import TyperGroup
 
 from modelport import __version__
@@ -37,10 +37,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 class LazyGroup(TyperGroup):
     """A command group that imports a command's module only when that command is used."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Context) -> list[str]:
         return list(COMMANDS)
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         spec = COMMANDS.get(cmd_name)
         if spec is None:
             return None
@@ -54,7 +54,7 @@ class LazyGroup(TyperGroup):
         command.name = cmd_name
         return command
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, spec[2]) for name, spec in COMMANDS.items()])
 
@@ -96,25 +96,30 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="modelport", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except typer.Abort:
         print_error("aborted")
+        code = 130
+    except KeyboardInterrupt:
+        print_error("interrupted")
         code = 130
     except ModelportError as exc:
         if debug:
             traceback.print_exc()
         print_error(exc.message)
         code = 1
+    except typer.TyperException as exc:  # usage errors: missing option, unknown command, ...
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            print_error(str(exc))
+        code = int(getattr(exc, "exit_code", 2))
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        print_error(
-            f"unexpected {type(exc).__name__}: {exc} (re-run with --debug for the traceback)"
-        )
+        print_error(f"unexpected {type(exc).__name__}: {exc} (--debug shows the traceback)")
         code = 1
     else:
         code = result if isinstance(result, int) else 0
