@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,6 +50,8 @@ class Row:
     failed: str = ""
     low: float = 0.0
     """The lowest requests/s over the rounds (the row shows the best round)."""
+    cpu_ms: float = 0.0
+    """Server CPU time (all its processes) per answered request, in ms."""
 
 
 def say(msg: str) -> None:
@@ -77,18 +80,21 @@ def prepare_model() -> Path:
 
 
 def register(model: Path) -> Path:
-    """Register the model as ``fraud`` in a private MODELPORT_HOME (once)."""
+    """Register the model as ``fraud`` in a fresh private MODELPORT_HOME (a registry left by an
+    older run may have an older schema)."""
     home = CACHE / "home"
+    shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "MODELPORT_HOME": str(home)}
     cli = str(S.ROOT / ".venv/bin/modelport")
-    if subprocess.run([cli, "models", "show", "fraud"], env=env, capture_output=True).returncode:
-        say("registering fraud in the benchmark's MODELPORT_HOME")
-        subprocess.run(
-            [cli, "models", "register", str(model), "--name", "fraud"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+    say("registering fraud in the benchmark's own MODELPORT_HOME")
+    proc = subprocess.run(
+        [cli, "models", "register", str(model), "--name", "fraud"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        say(f"modelport could not register the model: {(proc.stderr or proc.stdout).strip()}")
     return home
 
 
@@ -183,14 +189,16 @@ def measure(up: Up, c: int, args: argparse.Namespace) -> Row:
         return Row(name, "REST", c, failed=f"server exited: {up.server.last_log()}")
     try:
         run_wrk(up.launch.infer_url, up.script, c, args.warmup)
+        cpu_before = up.server.cpu_seconds()
         r = run_wrk(up.launch.infer_url, up.script, c, args.duration)
+        cpu_ms = 1000 * (up.server.cpu_seconds() - cpu_before) / max(1, r.requests)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         return Row(name, "REST", c, failed=str(exc).replace("\n", " ")[:200])
     say(
         f"{name}: {c:>3} conn  {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  "
-        f"p99 {r.p99_ms:7.2f} ms  errors {r.errors} {r.error_detail}"
+        f"p99 {r.p99_ms:7.2f} ms  CPU {cpu_ms:5.2f} ms/req  errors {r.errors} {r.error_detail}"
     )
-    return Row(name, "REST", c, r.rps, r.p50_ms, r.p99_ms, r.errors, r.error_detail)
+    return Row(name, "REST", c, r.rps, r.p50_ms, r.p99_ms, r.errors, r.error_detail, cpu_ms=cpu_ms)
 
 
 def measure_grpc(up: Up, c: int, args: argparse.Namespace) -> Row:

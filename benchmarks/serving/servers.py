@@ -122,6 +122,22 @@ class Running:
         if not 200 <= status < 300:
             raise RuntimeError(f"test request answered {status}: {text[:160]}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by every live process of the server's group."""
+        pgid = self.proc.pid
+        ticks = 0
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid:  # fields[2] is the process group (field 5 of stat)
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def last_log(self) -> str:
         self._out.flush()
         lines = [ln for ln in self.log.read_text(errors="replace").splitlines() if ln.strip()]

@@ -285,3 +285,22 @@ async def test_metrics_endpoint_reports_counts_batches_and_latency(
 def test_bad_policy_values_say_what_to_use(kwargs: dict[str, float], needle: str) -> None:
     with pytest.raises(InvalidInput, match=needle):
         ScoringPolicy(**kwargs)  # type: ignore[arg-type]
+
+
+async def test_abort_leaves_the_batches_in_hand_unacknowledged_for_later(
+    streams: Streams, scored: ScoredModel, rclient: aioredis.Redis
+) -> None:
+    await produce(rclient, streams.source.stream, events(100))
+    sink = GatedSink(RedisSink(streams.sink))  # the gate stays shut: every write hangs
+    policy = ScoringPolicy(max_batch=50, max_wait_ms=1, max_in_flight=2, idle_block_ms=20)
+    scorer = streams.scorer(scored, sink=sink, policy=policy)
+    task = asyncio.create_task(scorer.run())
+    async with asyncio.timeout(10):
+        while sink.calls < 2:
+            await asyncio.sleep(0.01)
+    scorer.stop()
+    scorer.abort()  # a second signal
+    stats = await asyncio.wait_for(task, 10)
+    assert stats.aborted and stats.produced == 0
+    assert await rclient.xlen(streams.sink.stream) == 0
+    assert (await rclient.xpending(streams.source.stream, "scorer"))["pending"] == 100
