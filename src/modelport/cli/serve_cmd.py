@@ -116,6 +116,9 @@ def serve(
         False, help="Load only artifacts signed at registration (needs --verify-key)."
     ),
     verify_key: Path = typer.Option(None, help="PEM Ed25519 public key for --require-signed."),
+    metrics: bool = typer.Option(
+        True, "--metrics/--no-metrics", help="Count requests; serve Prometheus at GET /metrics."
+    ),
     inference_log: str = typer.Option(
         None, envvar="MODELPORT_INFERENCE_LOG",
         help="Folder or fsspec URL of the Parquet inference log [default: MODELPORT_HOME/"
@@ -198,7 +201,7 @@ def serve(
             drift_interval_s=_seconds(drift_interval, "--drift-interval"),
             drift_window_s=_seconds(drift_window, "--drift-window"), alpha=drift_alpha,
             margin=performance_margin, webhooks=webhook or (),
-            retrain_webhooks=retrain_webhook or (),
+            retrain_webhooks=retrain_webhook or (), metrics=metrics,
         ),
     )
     check_serve_security(serve_config.host, serve_config.security)

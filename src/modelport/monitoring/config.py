@@ -177,7 +177,7 @@ class MonitoringConfig:
     """Everything the server's monitoring needs."""
 
     metrics: bool = True
-    """Serve Prometheus metrics at ``GET /metrics``."""
+    """Count requests and serve Prometheus metrics at ``GET /metrics``."""
 
     contract_policy: ContractPolicy = "flag"
     """``reject`` answers 422 on a contract violation, ``flag`` serves and counts it."""

@@ -115,6 +115,8 @@ class Monitor:
 
     def observe(self, nxt: Next[C]) -> Next[C]:
         metrics, log = self.metrics, self.log
+        if not self.config.metrics and log is None:
+            return nxt  # nothing to count or log: not even a function call more
 
         async def observed(ctx: C, request: InferenceRequest) -> InferenceResponse:
             started = time.perf_counter()
