@@ -20,7 +20,7 @@ from modelport.security import policy
 from modelport.security.audit_writer import AuditWriter
 from modelport.security.authn import Authenticator
 from modelport.security.limits import RateLimit, RateLimiter
-from modelport.security.policy import SECURITY_PREFIX, rest_requirement
+from modelport.security.policy import SECURITY_PREFIX, Requirement, rest_requirement
 from modelport.security.roles import ANONYMOUS, Principal, authorize
 from modelport.security.stage import current_principal
 from modelport.serving.rest_errors import http_status
@@ -54,6 +54,7 @@ class SecureApp:
         self._plain = rate_limit is None and timeout_s is None
         # Refusals are audited at most about once a second per client address and reason.
         self._refusal_audit = RateLimiter(RateLimit(per_second=1.0, burst=20))
+        self._needs: dict[tuple[str, str], Requirement] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (
@@ -64,7 +65,11 @@ class SecureApp:
             return
         method: str = scope["method"]
         path: str = scope["path"]
-        need = rest_requirement(method, path)
+        need = self._needs.get((method, path))
+        if need is None:
+            if len(self._needs) >= 4096:  # bounded: made-up paths cannot grow it
+                self._needs.clear()
+            need = self._needs[(method, path)] = rest_requirement(method, path)
         principal: Principal | None = ANONYMOUS
         if need.role is not None:
             try:
