@@ -13,9 +13,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Coroutine
 from typing import Any
 
 from modelport.errors import InvalidInput, ModelportError, NotFound, Unavailable
@@ -23,82 +21,19 @@ from modelport.protocol.signature import Signature
 from modelport.registry.refs import ModelRef, check_model_name, parse_ref
 from modelport.serving.batcher import Arrivals
 from modelport.serving.hooks import ServingObserver
-from modelport.serving.served import ModelOptions, ServedModel
+from modelport.serving.model_slots import (
+    ManagerConfig,
+    ModelState,
+    ModelStatus,
+    Slot,
+    status_of,
+)
+from modelport.serving.served import ServedModel
 from modelport.serving.source import ModelSource, ResolvedVersion
 
 __all__ = ["ManagerConfig", "ModelManager", "ModelState", "ModelStatus"]
 
 log = logging.getLogger(__name__)
-
-
-class ModelState(StrEnum):
-    READY = "READY"
-    LOADING = "LOADING"
-    UNAVAILABLE = "UNAVAILABLE"
-
-
-@dataclass(frozen=True, slots=True)
-class ModelStatus:
-    """One line of the repository index."""
-
-    name: str
-    version: str | None
-    state: ModelState
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ManagerConfig:
-    """What to serve and how to keep it loaded."""
-
-    refs: tuple[str, ...] = ()
-    """References to serve (fraud, fraud@production, fraud:3); empty serves every model."""
-
-    max_loaded: int = 16
-    """Least-recently-used versions beyond this count are unloaded."""
-
-    poll_interval_s: float = 1.5
-    """How often alias references are re-resolved; 0 turns hot swapping off."""
-
-    load_wait_s: float = 30.0
-    """How long a request waits for its model to load before a 503."""
-
-    retry_failed_after_s: float = 30.0
-    """A version that failed to load is not tried again for this long."""
-
-    options: ModelOptions = field(default_factory=ModelOptions)
-    """Batching and caching for every model without its own entry in ``per_model``."""
-
-    per_model: Mapping[str, ModelOptions] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if type(self.max_loaded) is not int or self.max_loaded < 1:
-            raise InvalidInput(f"max_loaded_models must be >= 1, got {self.max_loaded!r}")
-        for label, value in (
-            ("poll_interval_s", self.poll_interval_s),
-            ("load_wait_s", self.load_wait_s),
-            ("retry_failed_after_s", self.retry_failed_after_s),
-        ):
-            if not isinstance(value, int | float) or math.isnan(value) or value < 0:
-                raise InvalidInput(f"{label} must be a number of seconds >= 0, got {value!r}")
-
-
-class _Slot:
-    """One served reference and the version currently answering for it."""
-
-    __slots__ = ("current", "disabled", "error", "failed_at", "failed_version", "loading",
-                 "preload", "ref", "used")
-
-    def __init__(self, ref: ModelRef) -> None:
-        self.ref = ref
-        self.current: ServedModel | None = None
-        self.loading: asyncio.Task[None] | None = None
-        self.error = ""
-        self.failed_at = -math.inf
-        self.failed_version: str | None = None
-        self.disabled = False
-        self.preload = False
-        self.used = 0
 
 
 class ModelManager:
@@ -118,7 +53,7 @@ class ModelManager:
         """Told about loads, batches and cache lookups (the metrics hook); None: nobody."""
         self._source = source
         refs = [parse_ref(text) for text in self.config.refs]
-        self._slots: dict[str, _Slot] = {}
+        self._slots: dict[str, Slot] = {}
         for ref in refs:
             if ref.name in self._slots:
                 raise InvalidInput(
@@ -126,9 +61,9 @@ class ModelManager:
                     f"serve one reference per model and ask for other versions at "
                     f"/v2/models/{ref.name}/versions/N"
                 )
-            self._slots[ref.name] = _Slot(ref)
+            self._slots[ref.name] = Slot(ref)
         self._scoped = bool(refs)
-        self._pinned: dict[tuple[str, str], _Slot] = {}
+        self._pinned: dict[tuple[str, str], Slot] = {}
         self._tick = 0
         self._started = False
         self._poller: asyncio.Task[None] | None = None
@@ -260,9 +195,9 @@ class ModelManager:
         """Every servable model (and loaded pinned version) with its state."""
         out: list[ModelStatus] = []
         for name in await self.names():
-            slot = self._slots.get(name)
-            out.append(_status(name, slot) if slot else _status(name, None))
-            out += [_status(n, s) for (n, _), s in self._pinned.items() if n == name and s.current]
+            out.append(status_of(name, self._slots.get(name)))
+            pinned = self._pinned.items()
+            out += [status_of(n, s) for (n, _), s in pinned if n == name and s.current]
         return out
 
     async def load(self, name: str) -> ModelStatus:
@@ -278,7 +213,7 @@ class ModelManager:
                 await self._swap(slot, resolved)
                 if slot.current.version != resolved.version:
                     raise Unavailable(f"model {name!r} version {resolved.version}: {slot.error}")
-        return _status(name, slot)
+        return status_of(name, slot)
 
     async def unload(self, name: str) -> ModelStatus:
         """Unload every version of ``name``; requests get 503 until it is loaded again."""
@@ -293,7 +228,7 @@ class ModelManager:
             if one.current is not None:
                 served, one.current = one.current, None
                 await served.retire()
-        return _status(name, slot)
+        return status_of(name, slot)
 
     # -- hot swap ----------------------------------------------------------------------------
 
@@ -327,7 +262,7 @@ class ModelManager:
             except Exception:
                 log.exception("alias poll failed; retrying in %.1f s", self.config.poll_interval_s)
 
-    async def _swap(self, slot: _Slot, resolved: ResolvedVersion) -> None:
+    async def _swap(self, slot: Slot, resolved: ResolvedVersion) -> None:
         try:
             served = await self._build(resolved)
         except ModelportError as exc:
@@ -353,7 +288,7 @@ class ModelManager:
     def _retry_s(self) -> float:
         return self.config.retry_failed_after_s
 
-    def _slot_for(self, name: str, version: str | None) -> _Slot:
+    def _slot_for(self, name: str, version: str | None) -> Slot:
         slot = self._slots.get(name)
         if slot is None:
             if self._scoped:
@@ -365,7 +300,7 @@ class ModelManager:
                 check_model_name(name)
             except InvalidInput as exc:
                 raise NotFound(f"no model named {name!r}: {exc.message}") from None
-            slot = self._slots[name] = _Slot(ModelRef(name))
+            slot = self._slots[name] = Slot(ModelRef(name))
         if version is None:
             return slot
         pinned = self._pinned.get((name, version))
@@ -374,16 +309,16 @@ class ModelManager:
                 raise NotFound(
                     f"model {name!r} has no version {version!r}; versions are whole numbers >= 1"
                 )
-            pinned = self._pinned[(name, version)] = _Slot(ModelRef(name, version=int(version)))
+            pinned = self._pinned[(name, version)] = Slot(ModelRef(name, version=int(version)))
         return pinned
 
-    def _begin_load(self, slot: _Slot) -> asyncio.Task[None]:
+    def _begin_load(self, slot: Slot) -> asyncio.Task[None]:
         if slot.loading is None:
             slot.loading = asyncio.create_task(self._load(slot))
             slot.loading.add_done_callback(_log_failure)
         return slot.loading
 
-    async def _load(self, slot: _Slot) -> None:
+    async def _load(self, slot: Slot) -> None:
         try:
             resolved = await asyncio.to_thread(self._source.resolve, slot.ref)
             self._make_room(slot)
@@ -436,7 +371,7 @@ class ModelManager:
                       if observer is not None else None),
         )
 
-    def _make_room(self, loading: _Slot) -> None:
+    def _make_room(self, loading: Slot) -> None:
         """Unload least-recently-used versions so ``loading`` fits under max_loaded."""
         slots = [*self._slots.values(), *self._pinned.values()]
         loaded = [s for s in slots if s.current is not None and s is not loading]
@@ -448,7 +383,7 @@ class ModelManager:
             if served is not None:
                 self._in_background(served.retire())
 
-    def _forget(self, slot: _Slot) -> None:
+    def _forget(self, slot: Slot) -> None:
         """Drop a slot created for a request whose model or version does not exist."""
         if not self._scoped and self._slots.get(slot.ref.name) is slot:
             del self._slots[slot.ref.name]
@@ -461,23 +396,6 @@ class ModelManager:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(_log_failure)
-
-
-def _status(name: str, slot: _Slot | None) -> ModelStatus:
-    if slot is None:
-        return ModelStatus(name, None, ModelState.UNAVAILABLE, "not loaded; loads on first use")
-    version = slot.current.version if slot.current else None
-    if slot.ref.version is not None:
-        version = str(slot.ref.version)
-    if slot.current is not None:
-        return ModelStatus(name, version, ModelState.READY)
-    if slot.loading is not None:
-        return ModelStatus(name, version, ModelState.LOADING)
-    if slot.disabled:
-        return ModelStatus(name, version, ModelState.UNAVAILABLE, "unloaded")
-    if slot.error:
-        return ModelStatus(name, version, ModelState.UNAVAILABLE, slot.error)
-    return ModelStatus(name, version, ModelState.UNAVAILABLE, "not loaded; loads on first use")
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
