@@ -28,6 +28,7 @@ V, P, D, A = Role.VIEWER, Role.PREDICTOR, Role.DEPLOYER, Role.ADMIN
         ("POST", "/v2/repository/models/fraud/load", D, "fraud"),
         ("POST", "/v2/repository/models/fraud/unload", D, "fraud"),
         ("GET", "/v2/security/whoami", V, None),
+        ("GET", "/metrics", V, None),
         ("GET", "/v2/security/keys", A, None),
         ("DELETE", "/v2/security/keys/abc", A, None),
         ("GET", "/v2/something/new", A, None),

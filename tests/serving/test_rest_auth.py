@@ -54,6 +54,7 @@ ROUTES: list[tuple[str, str, Any, Role | None, str | None]] = [
     ("POST", "/v2/repository/models/scaler/unload", None, D, "scaler"),
     ("POST", "/v2/repository/models/scaler/load", None, D, "scaler"),
     ("GET", "/v2/security/whoami", None, V, None),
+    ("GET", "/metrics", None, V, None),
     ("GET", "/v2/security/keys", None, A, None),
     ("POST", "/v2/security/keys", {"name": "made", "role": "viewer"}, A, None),
     ("DELETE", "/v2/security/keys/000000000000", None, A, None),

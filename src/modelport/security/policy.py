@@ -52,6 +52,7 @@ _FIXED: dict[str, Requirement] = {
     "/openapi.json": Requirement(Role.VIEWER, "read the API description"),
     "/v2/repository/index": Requirement(Role.VIEWER, "list the model repository"),
     "/v2/security/whoami": Requirement(Role.VIEWER, "ask who it is"),
+    "/metrics": Requirement(Role.VIEWER, "read metrics"),
 }
 
 _EXTRA: list[tuple[str | None, str, Role, str, str | None]] = []
