@@ -7,6 +7,7 @@ Each server is started in its own process group so that stopping it stops all it
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -364,10 +365,23 @@ def litserve(py: Path, workers: int, row: list[float], model: Path) -> Launch:
     )
 
 
+#: What the "lean" modelport row turns off: the per-request inference log, deployment routing
+#: and the rollout controller (metrics stay on, as MLServer's do).
+LEAN_FLAGS = ("--no-log-requests", "--no-routing", "--no-controller")
+
+
 def modelport(
-    workers: int, features: list[str], row: list[float], home: Path, *, batching: bool, grpc: bool
+    workers: int,
+    features: list[str],
+    row: list[float],
+    home: Path,
+    *,
+    batching: bool,
+    grpc: bool,
+    lean: bool = False,
 ) -> Launch:
-    """``modelport serve`` from the repo's venv (through serve_cmd if the CLI lacks ``serve``)."""
+    """``modelport serve`` from the repo's venv (through serve_cmd if the CLI lacks ``serve``);
+    its defaults unless ``lean``."""
     port = free_port()
     grpc_port = free_port() if grpc else None
     args = [
@@ -381,10 +395,15 @@ def modelport(
         "--preload",
         *(["--grpc-port", str(grpc_port)] if grpc_port else ["--no-grpc"]),
         *([] if batching else ["--max-batch-size", "1"]),
+        *(_supported(LEAN_FLAGS) if lean else ()),
     ]
     base = f"http://127.0.0.1:{port}"
     return Launch(
-        name="modelport" if batching else "modelport (batching off)",
+        name="modelport (lean)"
+        if lean
+        else "modelport"
+        if batching
+        else "modelport (batching off)",
         cmd=[*modelport_command(), "serve", *args],
         env={"MODELPORT_HOME": str(home)},
         ready_url=f"{base}/v2/models/fraud/ready",
@@ -396,6 +415,31 @@ def modelport(
     )
 
 
+def _supported(flags: tuple[str, ...]) -> list[str]:
+    """The flags that this checkout's ``modelport serve --help`` knows about."""
+    help_text = subprocess.run(
+        [*modelport_command(), "serve", "--help"], capture_output=True, text=True
+    ).stdout
+    return [f for f in flags if f in help_text]
+
+
+def batch_counters(base_url: str) -> tuple[float, float] | None:
+    """(rows, batches) so far, summed over workers, from modelport's /metrics; None if absent."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except (urllib.error.URLError, OSError):
+        return None
+    rows = batches = 0.0
+    for line in text.splitlines():
+        if line.startswith("modelport_batch_size_rows_sum"):
+            rows += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("modelport_batch_size_rows_count"):
+            batches += float(line.rsplit(" ", 1)[1])
+    return (rows, batches) if batches else None
+
+
+@functools.cache
 def modelport_command() -> list[str]:
     """``modelport`` if its CLI has ``serve``, else a stand-in that runs serve_cmd directly."""
     cli = ROOT / ".venv" / "bin" / "modelport"
