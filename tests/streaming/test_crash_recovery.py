@@ -123,12 +123,12 @@ def test_kill_9_mid_stream_then_restart_gives_every_output_exactly_once(
 def test_kafka_kill_9_then_restart_scores_every_input_at_least_once(
     bootstrap: str, registry_env: dict[str, str], version: object, tmp_path: Path
 ) -> None:
-    """Kafka sinks are at-least-once: after kill -9 every input has an output, and the only
-    duplicates are the replayed, uncommitted tail (at most max_in_flight x max_batch)."""
+    """Kafka sinks are at-least-once: after kill -9 every input has an output, and only inputs
+    not yet committed when the scorer died can have a second one."""
     from kafka import KafkaProducer
 
     topic = f"mp-test-{uuid.uuid4().hex[:12]}"
-    n = 2_000
+    n = 3_000
     producer = KafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=False, linger_ms=5)
     for i, row in enumerate(np.random.default_rng(4).normal(size=(n, len(FEATURES))).tolist()):
         value = orjson.dumps(dict(zip(FEATURES, row, strict=True)))
@@ -142,7 +142,7 @@ def test_kafka_kill_9_then_restart_scores_every_input_at_least_once(
         # member); manual assignment reads every partition and commits under the group.
         "--source", f"kafka://{bootstrap}/{topic}?group=scorer&assignment=manual",
         "--sink", f"kafka://{bootstrap}/{topic}-scores",
-        "--max-batch", "200", "--max-wait-ms", "5", "--max-in-flight", "4",
+        "--max-batch", "100", "--max-wait-ms", "5", "--max-in-flight", "2",
     ]  # fmt: skip
 
     def outputs() -> list[bytes]:
@@ -157,10 +157,11 @@ def test_kafka_kill_9_then_restart_scores_every_input_at_least_once(
     first = subprocess.Popen(
         args, env=registry_env, stdout=subprocess.DEVNULL, stderr=log.open("ab")
     )
-    wait_for("some commits", lambda: committed() >= 400, first, log)
+    wait_for("a first commit", lambda: committed() > 0, first, log)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
-    assert committed() < n, "the kill must land mid-stream"
+    at_kill = committed()
+    assert at_kill < n, "the kill must land mid-stream"
     second = subprocess.Popen(
         args, env=registry_env, stdout=subprocess.DEVNULL, stderr=log.open("ab")
     )
@@ -174,4 +175,4 @@ def test_kafka_kill_9_then_restart_scores_every_input_at_least_once(
     watcher.close()
     keys = outputs()
     assert set(keys) == {f"ev-{i}".encode() for i in range(n)}
-    assert len(keys) - n <= 4 * 200, "only the uncommitted tail may be written twice"
+    assert len(keys) - n <= n - at_kill, "only inputs not committed at the kill may repeat"
