@@ -34,10 +34,12 @@ async def routed() -> AsyncIterator[tuple[DataPlane, Router]]:
     source.add("m", 3, lambda: Echo(3.0, fail=True))
     source.add("m", 4, lambda: Echo(4.0, delay_s=0.4))
     source.add("m", 5, lambda: Echo(1.0))
-    router = Router(max_shadow_inflight=8)
+    router = Router(max_shadow_inflight=64)
     plane = DataPlane(ModelManager(source, ManagerConfig(poll_interval_s=0)),
                       stages=[router.stage])
     await plane.start()
+    for version in "12345":  # loaded up front: a mirror never waits on a load here
+        await plane.models.get("m", version)
     yield plane, router
     await router.stop()
     await plane.stop()
@@ -191,3 +193,23 @@ async def test_ab_routes_record_an_assignment_per_request_id(
     assert set(assigned) == {answer.id, "req-1"}
     assert str(assigned[answer.id].version) == answer.model_version
     assert assigned[answer.id].prediction == answer.model_version + ".0"
+
+
+async def test_mirrors_beyond_the_in_flight_cap_are_skipped(
+        routed: tuple[DataPlane, Router]) -> None:
+    plane, router = routed
+    router.max_shadow_inflight = 2
+    router.table = RouteTable([route((1, 100), shadows=(Target("m", 4),), shadow_share=1.0)])
+    for _ in range(5):
+        assert (await call(plane)).model_version == "1"
+    await router.settle()
+    shadow = router.collector.drain().shadow[(7, "m", 4)]
+    assert (shadow.mirrored, shadow.skipped) == (2, 3)
+
+
+async def test_a_finished_rollout_routes_without_measuring(
+        routed: tuple[DataPlane, Router]) -> None:
+    plane, router = routed
+    router.table = RouteTable([route((2, 100), measure=False)])
+    assert (await call(plane)).model_version == "2"
+    assert router.collector.drain().empty

@@ -88,14 +88,16 @@ class Router:
                 primary.set_result(None)
             raise
         latency_ms = (time.perf_counter() - start) * 1000.0
-        counts = self.collector.primary(
-            (route.deployment_id, route.step, arm.model, arm.version, arm.role))
-        counts.requests += 1
-        counts.latency.add(latency_ms)
+        if route.measure:
+            counts = self.collector.primary(
+                (route.deployment_id, route.step, arm.model, arm.version, arm.role))
+            counts.requests += 1
+            counts.latency.add(latency_ms)
         if route.analyze or route.assign:
             tensor = pick_output(response, route.compare_output)
             if route.analyze and tensor is not None:
-                counts.predictions.add(tensor)
+                self.collector.primary((route.deployment_id, route.step, arm.model,
+                                        arm.version, arm.role)).predictions.add(tensor)
             if route.assign and request.id is not None:
                 first = tensor.data.ravel()[:1].tolist() if tensor is not None else []
                 self.collector.assign(Assignment(
@@ -107,6 +109,8 @@ class Router:
         return response
 
     def _failed(self, route: Route, arm: Arm, exc: Exception, latency_ms: float) -> None:
+        if not route.measure:
+            return
         counts = self.collector.primary(
             (route.deployment_id, route.step, arm.model, arm.version, arm.role))
         counts.requests += 1
