@@ -152,3 +152,14 @@ async def test_candidate_that_cannot_load_is_rolled_back(rig: Rig, sqlite_fraud:
     assert record.status is Status.ROLLED_BACK
     assert "fraud:6 could not be loaded on worker w1" in (record.reason or "")
     assert "weights missing" in (record.reason or "")
+
+
+async def test_old_measurements_are_pruned(rig: Rig, sqlite_fraud: Registry) -> None:
+    rig.service.apply(deploy_yaml(), actor="alice")
+    await rig.interval(seconds=0.1)
+    assert rig.service.status("fraud").live["stable"].requests > 0
+    pruner = Controller(sqlite_fraud.engine, holder="c3", clock=rig.clock,
+                        options=OPTIONS.__class__(stats_retention_s=1.0))
+    rig.clock.advance(120)
+    pruner.tick()
+    assert rig.service.status("fraud").live == {}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = ["LEASE", "Controller"]
 log = logging.getLogger(__name__)
 
 LEASE = "rollout-controller"
+_PRUNE_EVERY_S = 600.0
 
 
 class _Stale(Exception):
@@ -53,6 +55,7 @@ class Controller:
         self.holder = holder
         self.options = options or RoutingOptions()
         self.clock = clock
+        self._next_prune = time.monotonic()
 
     # -- leading ------------------------------------------------------------------------------
 
@@ -87,6 +90,10 @@ class Controller:
     def tick(self) -> list[DeploymentRecord]:
         """Look at every running deployment once; the ones this pass changed."""
         now = self.clock()
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + _PRUNE_EVERY_S
+            before = now - timedelta(seconds=self.options.stats_retention_s)
+            db.run_write(self.engine, lambda c: stats_store.prune(c, before=before))
         with db.transaction(self.engine) as conn:
             running = store.current_all(conn, active_only=True)
             alive = stats_store.workers(

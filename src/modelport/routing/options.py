@@ -41,12 +41,15 @@ class RoutingOptions:
     load_timeout_s: float = 120.0
     """How long a worker tries to load a deployment's version before reporting it failed."""
 
+    stats_retention_s: float = 7 * 24 * 3600.0
+    """Per-second measurement rows older than this are deleted by the controller."""
+
     max_shadow_inflight: int = 64
     """Mirrored requests in flight per worker; beyond it a mirror is skipped and counted."""
 
     def __post_init__(self) -> None:
         for name in ("poll_interval_s", "flush_interval_s", "controller_tick_s", "lease_ttl_s",
-                     "worker_timeout_s", "load_timeout_s"):
+                     "worker_timeout_s", "load_timeout_s", "stats_retention_s"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or math.isnan(value) or value <= 0:
                 raise InvalidInput(f"routing {name} must be a number of seconds > 0, "

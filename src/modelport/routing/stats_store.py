@@ -18,6 +18,7 @@ __all__ = [
     "acquire_lease",
     "drop_worker",
     "heartbeat",
+    "prune",
     "release_lease",
     "shadow_totals",
     "step_counts",
@@ -163,3 +164,11 @@ def acquire_lease(conn: Connection, name: str, *, holder: str, ttl_s: float,
 def release_lease(conn: Connection, name: str, *, holder: str) -> None:
     conn.execute(sa.delete(t.routing_leases).where(
         t.routing_leases.c.name == name, t.routing_leases.c.holder == holder))
+
+
+def prune(conn: Connection, *, before: datetime) -> int:
+    """Delete measurement windows that ended before ``before``; how many rows went."""
+    gone = 0
+    for table in (t.routing_stats, t.shadow_stats):
+        gone += conn.execute(sa.delete(table).where(table.c.window_end < before)).rowcount
+    return gone

@@ -43,7 +43,7 @@ class Route:
     """Fraction of requests mirrored to each shadow, 0..1."""
     shadow_timeout_s: float = 5.0
     measure: bool = True
-    """Count requests, errors and latency per version (while the rollout is in progress)."""
+    """Count requests, errors and latency per version (canary and A/B, while in progress)."""
     analyze: bool = False
     """Collect prediction distributions (a canary's gates compare them)."""
     compare_output: str | None = None
@@ -103,7 +103,7 @@ def route_for(record: DeploymentRecord) -> Route:
         shadows=record.shadows if active else (),
         shadow_share=spec.shadow_share / 100.0,
         shadow_timeout_s=spec.shadow_timeout_s,
-        measure=active,
+        measure=active and record.strategy != "blue-green",
         analyze=active and record.strategy == "canary",
         compare_output=spec.canary.compare_output if spec.canary else None,
         assign=active and record.strategy == "ab",
