@@ -117,6 +117,15 @@ class ServerProcess:
         """How often the log said every worker was ready (a replacement says it again)."""
         return self.log.read_text().count(f"ready ({self.workers} of {self.workers})")
 
+    def accepted(self) -> int:
+        """Connections to the REST port that a worker has accepted (queued ones have no
+        process yet)."""
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{self.port} )"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        return sum(1 for line in out.splitlines() if "pid=" in line)
+
     def worker_pids(self) -> list[int]:
         path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         return [int(p) for p in path.read_text().split()]

@@ -102,7 +102,10 @@ def test_sigterm_lets_in_flight_requests_finish(home: Path) -> None:
 
     with ThreadPoolExecutor(4) as pool:
         calls = [pool.submit(call) for _ in range(4)]
-        time.sleep(0.4)  # the requests are in flight (each predict sleeps 0.8 s)
+        deadline = time.monotonic() + 20
+        while proc.accepted() < 4 and time.monotonic() < deadline:
+            time.sleep(0.02)  # until the worker holds all four (each predict sleeps 0.8 s)
+        assert not all(c.done() for c in calls), "the requests should still be in flight"
         started = time.monotonic()
         proc.proc.send_signal(signal.SIGTERM)
         answers = [c.result() for c in calls]
