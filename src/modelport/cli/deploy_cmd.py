@@ -193,6 +193,15 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _mark(reading: dict[str, Any]) -> str:
+    ok = reading.get("ok")
+    if ok is None:
+        return "-"
+    if reading["gate"] == "requests":
+        return "ok" if ok else "too few"
+    return "ok" if ok else "FAIL"
+
+
 def _print_status(found: DeploymentStatus) -> None:
     record = found.deployment
     print_fields([
@@ -211,8 +220,7 @@ def _print_status(found: DeploymentStatus) -> None:
                     title="This step so far")
     if found.gates:
         rows = [(_when(g.at), g.step + 1, g.verdict, r["gate"], _num(r.get("candidate")),
-                 _num(r.get("stable")), _num(r.get("limit")),
-                 {True: "ok", False: "FAIL", None: "-"}[r.get("ok")])
+                 _num(r.get("stable")), _num(r.get("limit")), _mark(r))
                 for g in found.gates for r in g.readings]
         print_table(["at", "step", "verdict", "gate", "candidate", "stable", "limit", "ok"],
                     rows, title="Gate readings")
