@@ -58,9 +58,11 @@ def test_type_mismatch_and_column_shaped_inputs() -> None:
     check = ContractCheck(CONTRACT)
     inputs = request([5.0], [1], [b"FR"])
     inputs[0] = Tensor(name="amount", datatype="FP32", data=np.array([5.0], dtype=np.float32))
+    assert check.violations(inputs) == []  # alone, a wrong type is the signature check's 400
+    inputs[0] = Tensor(name="amount", datatype="FP32", data=np.array([500], dtype=np.float32))
     found = check.violations(inputs)
     assert [(v.field, v.rule, v.value, v.limit) for v in found] == [
-        ("amount", "type", "FP32", "FP64")]
+        ("amount", "type", "FP32", "FP64"), ("amount", "max", 500.0, 100.0)]
     inputs = request([5.0, 200.0], [1, 2], [b"FR", b"DE"])
     inputs[1] = Tensor(name="hour", datatype="INT64", data=np.array([[1], [2]], dtype=np.int64))
     assert [(v.field, v.rule) for v in check.violations(inputs)] == [("amount", "max")]
@@ -70,6 +72,9 @@ def test_a_missing_input_is_left_to_the_signature_check() -> None:
     check = ContractCheck(CONTRACT)
     inputs = [t for t in request([500.0], [1], [b"FR"]) if t.name != "hour"]
     assert [(v.field, v.rule) for v in check.violations(inputs)] == [("amount", "max")]
+    shuffled = list(reversed(request([1.0], [99], [b"FR"])))  # another order, learnt once
+    assert [(v.field, v.rule) for v in check.violations(shuffled)] == [("hour", "max")]
+    assert [(v.field, v.rule) for v in check.violations(shuffled)] == [("hour", "max")]
 
 
 def test_the_error_lists_each_violation_and_how_to_widen_the_contract() -> None:

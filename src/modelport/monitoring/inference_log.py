@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.monitoring.config import LogConfig
-from modelport.monitoring.log_table import LogRecord, Redaction, records_to_table
+from modelport.monitoring.log_table import LogRecord, Redaction, records_to_tables
 
 __all__ = ["InferenceLog", "LogSink", "ParquetSink", "partition_path"]
 
@@ -167,8 +167,8 @@ class InferenceLog:
         written = 0
         for (model, version, day), records in groups.items():
             try:
-                table = records_to_table(records, self._redaction)
-                self.sink.write(model, version, day, table)
+                for table in records_to_tables(records, self._redaction):
+                    self.sink.write(model, version, day, table)
             except Exception:
                 self.failed += len(records)
                 log.exception("inference log: %d record(s) of %s:%s could not be written",

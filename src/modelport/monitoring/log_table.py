@@ -8,8 +8,10 @@ fixed-size lists. Redacted fields are left out entirely; hashed fields hold a sa
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -17,7 +19,15 @@ import pyarrow as pa
 
 from modelport.protocol.types import Tensor
 
-__all__ = ["INPUT_PREFIX", "OUTPUT_PREFIX", "LogRecord", "Redaction", "records_to_table"]
+__all__ = [
+    "INPUT_PREFIX",
+    "OUTPUT_PREFIX",
+    "LogRecord",
+    "Redaction",
+    "new_record",
+    "records_to_table",
+    "records_to_tables",
+]
 
 INPUT_PREFIX = "in_"
 OUTPUT_PREFIX = "out_"
@@ -51,13 +61,47 @@ class Redaction:
     salt: bytes = b""
 
 
+def new_record(fields: tuple[Any, ...]) -> LogRecord:
+    """A :class:`LogRecord` from its fields in order, built at C speed (the request path calls
+    this; the NamedTuple constructor costs several times more)."""
+    return _NEW_RECORD(fields)
+
+
+_NEW_RECORD = partial(tuple.__new__, LogRecord)
+
+
+def records_to_tables(records: Sequence[LogRecord], redaction: Redaction) -> list[pa.Table]:
+    """One table per layout (input and output names in order); usually just one.
+
+    Requests of one model version share their inputs; those that asked for fewer outputs
+    form their own table (a reader sees nulls there).
+    """
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[LogRecord]] = {}
+    for record in records:
+        key = (tuple([t.name for t in record.inputs]), tuple([t.name for t in record.outputs]))
+        found = groups.get(key)
+        if found is None:
+            groups[key] = [record]
+        else:
+            found.append(record)
+    return [_table(group, ins, outs, redaction) for (ins, outs), group in groups.items()]
+
+
 def records_to_table(records: Sequence[LogRecord], redaction: Redaction) -> pa.Table:
-    """One table for records of one model version (columns missing in some are null)."""
-    counts = [_rows(r) for r in records]
-    total = sum(counts)
+    """All records as one table (columns a layout lacks are null)."""
+    tables = records_to_tables(records, redaction)
+    return tables[0] if len(tables) == 1 else pa.concat_tables(
+        tables, promote_options="permissive")
+
+
+def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str, ...],
+           redaction: Redaction) -> pa.Table:
+    counts = np.array([_rows(r) for r in records], dtype=np.int64)
+    total = int(counts.sum())
     columns: dict[str, pa.Array] = {
         "request_id": pa.array(np.repeat([r.request_id for r in records], counts), pa.string()),
-        "row": pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in counts])),
+        "row": pa.array(np.arange(total, dtype=np.int32)
+                        - np.repeat((np.cumsum(counts) - counts).astype(np.int32), counts)),
         "timestamp": pa.array(
             np.repeat(np.array([r.ts for r in records]) * 1e6, counts).astype("int64"),
         ).cast(pa.timestamp("us", tz="UTC")),
@@ -65,82 +109,42 @@ def records_to_table(records: Sequence[LogRecord], redaction: Redaction) -> pa.T
                                .astype(np.float32)),
         "endpoint": pa.array(np.repeat([r.endpoint for r in records], counts), pa.string()),
         "protocol": pa.array(np.repeat([r.protocol for r in records], counts), pa.string()),
-        "violations": pa.array(
-            [v for r, n in zip(records, counts, strict=True) for v in [r.violations] * n],
-            pa.string(),
-        ),
+        "violations": pa.array(np.repeat(np.array([r.violations for r in records], dtype=object),
+                                         counts), pa.string()),
     }
-    for prefix, pick in ((INPUT_PREFIX, _inputs), (OUTPUT_PREFIX, _outputs)):
-        names: dict[str, None] = {}
-        for record in records:
-            names.update((t.name, None) for t in pick(record))
-        for name in names:
+    for prefix, names, side in ((INPUT_PREFIX, inputs, [r.inputs for r in records]),
+                                (OUTPUT_PREFIX, outputs, [r.outputs for r in records])):
+        for j, name in enumerate(names):
             if name in redaction.redact:
                 continue
             try:
-                column = _column(records, counts, pick, name, redaction)
-            except (pa.ArrowException, ValueError):  # mixed types across requests: skip
+                column = _column([tensors[j].data for tensors in side], total,
+                                 name in redaction.hashed, redaction.salt)
+            except (pa.ArrowException, ValueError):  # shapes or types differ: not one column
                 column = None
-            if column is not None and len(column) == total:
+            if column is not None:
                 columns[prefix + name] = column
     return pa.table(columns)
 
 
-def _inputs(record: LogRecord) -> Sequence[Tensor]:
-    return record.inputs
-
-
-def _outputs(record: LogRecord) -> Sequence[Tensor]:
-    return record.outputs
-
-
 def _rows(record: LogRecord) -> int:
-    for tensor in record.inputs:
-        return int(tensor.data.shape[0]) if tensor.data.ndim else 1
-    for tensor in record.outputs:
+    for tensor in (*record.inputs[:1], *record.outputs[:1]):
         return int(tensor.data.shape[0]) if tensor.data.ndim else 1
     return 1
 
 
-def _column(
-    records: Sequence[LogRecord], counts: list[int], pick: Any, name: str, redaction: Redaction
-) -> pa.Array | None:
-    parts: list[np.ndarray[Any, Any] | None] = []
-    for record, n in zip(records, counts, strict=True):
-        found = next((t for t in pick(record) if t.name == name), None)
-        if found is None or found.data.ndim == 0 or found.data.shape[0] != n:
-            parts.append(None)
-        else:
-            parts.append(found.data.reshape(n, -1) if found.data.ndim > 1 else found.data)
-    present = [p for p in parts if p is not None]
-    if not present:
+def _column(parts: list[np.ndarray[Any, Any]], total: int, hashed: bool, salt: bytes
+            ) -> pa.Array | None:
+    flat = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    if flat.ndim == 0 or flat.shape[0] != total:
         return None
-    width = present[0].shape[1] if present[0].ndim == 2 else 0
+    width = math.prod(flat.shape[1:])
     if width > MAX_WIDTH:
         return None  # images and the like: too big to log row by row
-    if any((p.shape[1] if p.ndim == 2 else 0) != width for p in present):
-        return None  # shapes differ between requests: not one column
-    if width == 1:
-        present = [p.reshape(-1) for p in present]
-        parts = [None if p is None else p.reshape(-1) for p in parts]
-        width = 0
-    hashed = name in redaction.hashed
-    if len(present) == len(parts):
-        flat = np.concatenate(present) if len(present) > 1 else present[0]
-        values = _values(flat.reshape(-1), hashed, redaction.salt)
-    else:  # some requests lack this tensor (they asked for other outputs): nulls there
-        kind = _values(present[0][:0].reshape(-1), hashed, redaction.salt).type
-        chunks = [
-            pa.nulls(n * (width or 1), kind) if p is None
-            else _values(p.reshape(-1), hashed, redaction.salt).cast(kind)
-            for p, n in zip(parts, counts, strict=True)
-        ]
-        values = pa.concat_arrays(chunks)
-    if width:
-        missing = np.repeat([p is None for p in parts], counts)
-        mask = pa.array(missing) if missing.any() else None
-        return pa.FixedSizeListArray.from_arrays(values, width, mask=mask)
-    return values
+    values = _values(flat.reshape(-1), hashed, salt)
+    if flat.ndim == 1 or width == 1:
+        return values
+    return pa.FixedSizeListArray.from_arrays(values, width)
 
 
 def _values(flat: np.ndarray[Any, Any], hashed: bool, salt: bytes) -> pa.Array:
