@@ -65,14 +65,13 @@ def list_keys(json_out: bool = JSON_OPTION) -> None:
     if json_out:
         print_json([r.to_dict(now) for r in records])
         return
-    print_table(
-        ["key id", "name", "role", "models", "state", "expires", "created by"],
+    print_table(  # few columns, so the key id (what revoke takes) is never cut short
+        ["key id", "name", "role", "models", "state", "expires"],
         [
             (
                 r.key_id, r.name, r.role.label,
                 sorted(r.models) if r.models else "all", r.state(now),
-                r.expires_at.strftime("%Y-%m-%d %H:%M") if r.expires_at else None,
-                r.created_by,
+                r.expires_at.strftime("%Y-%m-%d") if r.expires_at else None,
             )
             for r in records
         ],
