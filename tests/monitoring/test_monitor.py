@@ -79,8 +79,15 @@ async def test_ids_counts_and_errors() -> None:
     assert (await infer(ctx, req(1.0, rid="given"))).id == "given"
     with pytest.raises(PredictionFailed):
         await infer(ctx, req(-1.0))
+
+    async def broken(ctx: Ctx, request: InferenceRequest) -> InferenceResponse:
+        raise RuntimeError("a bug")
+
+    with pytest.raises(RuntimeError):
+        await monitor.observe(broken)(ctx, req(1.0))
     assert counted(monitor.metrics, "ok") == 3
     assert counted(monitor.metrics, "prediction_failed") == 1
+    assert counted(monitor.metrics, "internal") == 1
     assert monitor.metrics.in_flight_gauge("fraud").value == 0
 
 

@@ -128,9 +128,9 @@ class Monitor:
                 response = await nxt(ctx, request)
             except BaseException as exc:
                 gauge.value -= 1
-                kind = exc.kind.value if isinstance(exc, ModelportError) else ErrorKind.INTERNAL
+                kind = exc.kind if isinstance(exc, ModelportError) else ErrorKind.INTERNAL
                 metrics.request_failed(ctx.name, ctx.name, ctx.version or "", ctx.protocol,
-                                       str(kind), time.perf_counter() - started)
+                                       kind.value, time.perf_counter() - started)
                 raise
             elapsed = time.perf_counter() - started
             gauge.value -= 1
