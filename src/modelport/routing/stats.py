@@ -93,8 +93,12 @@ class PredictionSketch:
     def _add_classes(self, data: np.ndarray[Any, Any]) -> None:
         self.kind = self.kind or "class"
         flat = data.ravel()
-        values, counts = np.unique(flat, return_counts=True)
-        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        if flat.size <= 16:  # the usual few rows: counting in Python beats np.unique
+            pairs: list[tuple[Any, int]] = [(v, 1) for v in flat.tolist()]
+        else:
+            values, counts = np.unique(flat, return_counts=True)
+            pairs = list(zip(values.tolist(), counts.tolist(), strict=True))
+        for value, count in pairs:
             key = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
             if key not in self.counts and len(self.counts) >= _MAX_CATEGORIES:
                 key = OTHER
