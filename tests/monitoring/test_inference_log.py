@@ -132,3 +132,15 @@ def test_bad_log_settings_are_refused() -> None:
         LogConfig(root="x", redact=("a",), hash=("a",))
     with pytest.raises(InvalidInput, match="queue_size"):
         LogConfig(root="x", queue_size=0)
+
+
+def test_an_fsspec_url_works_like_a_folder() -> None:
+    from modelport.monitoring.log_reader import read_log
+
+    root = f"memory://inference-log-{time.monotonic_ns()}"
+    log = InferenceLog(LogConfig(root=root))
+    log.submit(record("m1", [1.0, 2.0]))
+    log.close()
+    logged = read_log(root, "fraud")
+    assert logged["request_id"].tolist() == ["m1", "m1"]
+    assert logged["in_amount"].tolist() == [1.0, 2.0]
