@@ -166,21 +166,39 @@ class Up:
     script: Path
 
 
-def start(key: str, launch: S.Launch) -> Up | Row:
-    """Start one server and wait for it; a failed start becomes a "failed: ..." row."""
-    log = CACHE / "logs" / f"{key}.log"
-    log.parent.mkdir(exist_ok=True)
-    say(f"{launch.name}: starting ({shlex.join(launch.cmd)[:110]})")
-    server = S.Running(launch, log)
-    t0 = time.monotonic()
+def launch_all(
+    steps: list[tuple[str, Callable[[], S.Launch]]],
+) -> tuple[list[tuple[str, S.Launch, S.Running, float]], list[Row], dict[str, str]]:
+    """Start every server at once (they load while the others start); a server whose venv
+    cannot be installed becomes a "failed: ..." row."""
+    started: list[tuple[str, S.Launch, S.Running, float]] = []
+    failed: list[Row] = []
+    versions: dict[str, str] = {}
+    for key, build in steps:
+        try:
+            launch = build()
+        except (RuntimeError, subprocess.CalledProcessError) as exc:
+            failed.append(Row(key, "REST", 0, failed=str(exc)[:200]))
+            say(f"{key}: failed: {exc}")
+            continue
+        versions[launch.name] = report.server_version(key)
+        log = CACHE / "logs" / f"{key}.log"
+        log.parent.mkdir(exist_ok=True)
+        say(f"{launch.name}: starting ({shlex.join(launch.cmd)[:110]})")
+        started.append((key, launch, S.Running(launch, log), time.monotonic()))
+    return started, failed, versions
+
+
+def await_ready(key: str, launch: S.Launch, server: S.Running, t0: float) -> Up | Row:
+    """Wait for one started server; one that does not come up is stopped and reported."""
     try:
-        server.wait_ready()
+        server.wait_ready(since=t0)
     except RuntimeError as exc:
         server.stop()
         reason = str(exc).replace("\n", " ")[:220]
         say(f"{launch.name}: failed: {reason}")
         return Row(launch.name, "REST", 0, failed=reason)
-    say(f"{launch.name}: ready in {time.monotonic() - t0:.1f} s")
+    say(f"{launch.name}: ready {time.monotonic() - t0:.1f} s after its start")
     script = write_script(CACHE / "scripts", key, launch.body, "application/json")
     return Up(key, launch, server, script)
 
@@ -356,28 +374,21 @@ def main(argv: list[str] | None = None) -> int:
     predict_ms = predict_cost_ms(model)
     say(f"one single-row XGBoost predict: {predict_ms:.3f} ms (median)")
 
-    failed: list[Row] = []
-    versions: dict[str, str] = {}
-    ups: list[Up] = []
+    started: list[tuple[str, S.Launch, S.Running, float]] = []
     try:
-        for key, build in plan(args, model, home, features, row):
-            try:
-                launch = build()
-            except (RuntimeError, subprocess.CalledProcessError) as exc:
-                failed.append(Row(key, "REST", 0, failed=str(exc)[:200]))
-                say(f"{key}: failed: {exc}")
-                continue
-            versions[launch.name] = report.server_version(key)
-            up = start(key, launch)
+        started, failed, versions = launch_all(plan(args, model, home, features, row))
+        ups: list[Up] = []
+        for entry in started:
+            up = await_ready(*entry)
             if isinstance(up, Row):
                 failed.append(up)
             else:
                 ups.append(up)
         rows = bench(ups, args, conns) + failed
     finally:
-        for up in ups:
-            up.server.stop()
-            say(f"{up.launch.name}: stopped")
+        for _, launch, server, _ in started:
+            server.stop()
+            say(f"{launch.name}: stopped")
 
     text = report.render(
         rows=rows,

@@ -7,6 +7,7 @@ Each server is started in its own process group so that stopping it stops all it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -34,10 +35,18 @@ VENVS: dict[str, tuple[list[str], str]] = {
 }
 
 
+_TAKEN: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, never handed out twice in one run."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _TAKEN:
+            _TAKEN.add(port)
+            return port
 
 
 def ensure_venv(cache: Path, name: str, log: Path) -> Path:
@@ -65,6 +74,12 @@ def _imports(py: Path, module: str) -> bool:
 
 
 def version_of(py: Path, dist: str) -> str:
+    """The installed version of ``dist`` in the venv of ``py`` (from its dist-info folder)."""
+    want = dist.lower().replace("-", "_")
+    for info in (py.parent.parent / "lib").glob("python3*/site-packages/*.dist-info"):
+        name, _, version = info.name[: -len(".dist-info")].partition("-")
+        if name.lower().replace("-", "_") == want:
+            return version
     proc = subprocess.run(
         [str(py), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
         capture_output=True,
@@ -107,9 +122,9 @@ class Running:
             start_new_session=True,
         )
 
-    def wait_ready(self) -> None:
+    def wait_ready(self, since: float | None = None) -> None:
         """Poll the readiness URL, then send one request; RuntimeError says why it is not up."""
-        deadline = time.monotonic() + self.launch.startup_s
+        deadline = (since or time.monotonic()) + self.launch.startup_s
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"exited with status {self.proc.returncode}: {self.last_log()}")
@@ -123,21 +138,26 @@ class Running:
         if not 200 <= status < 300:
             raise RuntimeError(f"test request answered {status}: {text[:160]}")
 
+    def members(self) -> dict[int, int]:
+        """Every live process of the server (its group, and descendants that left it, as
+        BentoML's workers do) with the CPU ticks each has used so far."""
+        table = _process_table()
+        root = self.proc.pid
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, _, _) in table.items():
+            children.setdefault(ppid, []).append(pid)
+        found = {pid for pid, (_, pgid, _) in table.items() if pgid == root}
+        todo = [root]
+        while todo:
+            pid = todo.pop()
+            if pid in table:
+                found.add(pid)
+            todo.extend(children.get(pid, []))
+        return {pid: table[pid][2] for pid in found if pid in table}
+
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) used so far by every live process of the server's group."""
-        pgid = self.proc.pid
-        ticks = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid:  # fields[2] is the process group (field 5 of stat)
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        """CPU time (user + system) used so far by the server's live processes."""
+        return sum(self.members().values()) / os.sysconf("SC_CLK_TCK")
 
     def last_log(self) -> str:
         self._out.flush()
@@ -145,32 +165,48 @@ class Running:
         return (lines[-1].strip() if lines else "no output")[:200]
 
     def stop(self) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is left after 8 s."""
-        try:
-            pgid = os.getpgid(self.proc.pid)
-        except ProcessLookupError:
-            pgid = self.proc.pid
+        """SIGTERM every process of the server, then SIGKILL whatever is left after 8 s."""
+        pids = set(self.members()) | {self.proc.pid}
         for sig, wait_s in ((signal.SIGTERM, 8.0), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                break
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, sig)
             deadline = time.monotonic() + wait_s
-            while time.monotonic() < deadline and _group_alive(pgid):
+            while time.monotonic() < deadline:
                 self.proc.poll()
+                pids = {pid for pid in pids if _alive(pid)}
+                if not pids:
+                    break
                 time.sleep(0.1)
-            if not _group_alive(pgid):
+            if not pids:
                 break
         self.proc.poll()
         self._out.close()
 
 
-def _group_alive(pgid: int) -> bool:
+def _process_table() -> dict[int, tuple[int, int, int]]:
+    """pid -> (parent pid, process group, CPU ticks) for every process, from /proc."""
+    table: dict[int, tuple[int, int, int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state, ppid, pgrp, ..., utime (12th), stime (13th)
+        table[int(entry.name)] = (int(fields[1]), int(fields[2]), int(fields[11]) + int(fields[12]))
+    return table
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
     try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
         return False
-    return True
 
 
 def _get_ok(url: str) -> bool:
