@@ -158,25 +158,39 @@ def test_a_deployment_reaches_every_worker_and_splits_traffic(
     service.rollback("split", actor="alice")
 
 
+def routed_everywhere(service: DeploymentService, endpoint: str) -> None:
+    """Until both workers have applied the endpoint's newest deployment."""
+    revision = service.get(endpoint).revision
+
+    def applied() -> bool:
+        workers = service.status(endpoint).workers
+        return len(workers) == 2 and all(w.revision >= revision for w in workers)
+
+    wait_for(applied, 5.0, f"both workers routing {endpoint}")
+
+
 def test_good_canary_is_promoted_under_load(server: ServerProcess,
                                             service: DeploymentService) -> None:
+    service.apply(deploy_yaml(endpoint="good", section=CANARY), actor="alice")
+    routed_everywhere(service, "good")
     with Load(server.url, "good") as load:
-        service.apply(deploy_yaml(endpoint="good", section=CANARY), actor="alice")
         wait_for(lambda: service.get("good").status is Status.PROMOTED, 30, "promotion")
         promoted = time.monotonic()
         wait_for(lambda: load.versions_since(promoted + 1.5).total() > 20, 10, "traffic")
     assert load.failures == []
     assert set(load.versions_since(promoted + 1.5)) == {"2"}
     actions = [e.action for e in service.status("good").events]
-    assert actions == ["apply", "advance", "promote"]
+    assert actions[0] == "apply" and actions[-1] == "promote"
+    assert set(actions[1:-1]) <= {"wait", "advance"} and "advance" in actions
 
 
 def test_erroring_canary_is_rolled_back_while_stable_serves(
         server: ServerProcess, service: DeploymentService) -> None:
+    service.apply(deploy_yaml(endpoint="bad", candidate="fraud:3", section=CANARY),
+                  actor="alice")
+    routed_everywhere(service, "bad")
     with Load(server.url, "bad") as load:
         started = time.monotonic()
-        service.apply(deploy_yaml(endpoint="bad", candidate="fraud:3", section=CANARY),
-                      actor="alice")
         wait_for(lambda: service.get("bad").status is Status.ROLLED_BACK, 30, "rollback")
         rolled = time.monotonic()
         time.sleep(2.0)  # every worker has picked up the rollback by now
