@@ -23,11 +23,11 @@ owns its own table from kind to status code or exit code.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class ErrorKind(str, Enum):
+class ErrorKind(StrEnum):
     INVALID_INPUT = "invalid_input"
     CONTRACT_VIOLATION = "contract_violation"
     NOT_FOUND = "not_found"
