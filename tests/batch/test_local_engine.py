@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from modelport.batch import BatchJob, LocalEngine
-from modelport.errors import Conflict, IntegrityError, InvalidInput, PredictionFailed
+from modelport.errors import (
+    Conflict,
+    IntegrityError,
+    InvalidInput,
+    PredictionFailed,
+    Unavailable,
+)
 from modelport.registry import Registry, VersionInfo
 from modelport.registry.intake import Registration, register_artifact
 
@@ -178,6 +184,26 @@ def test_a_failed_run_resumes_to_exactly_the_output_of_a_clean_run(
     again = engine.run(job("resumed"))  # finished already: nothing to do
     assert (again.units_run, again.units_skipped, again.rows_read) == (0, 6, 60)
     assert folder_digest(tmp_path / "resumed") == folder_digest(tmp_path / "clean")
+
+
+def test_a_part_deleted_behind_the_runs_back_is_reported(
+    tmp_path: Path, batch_registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = tmp_path / "flaky.py"
+    model.write_text(FLAKY)
+    register_artifact(batch_registry, Registration(name="flaky", artifact=model, registered_by="t"))
+    frame = pd.DataFrame({"id": range(60), "amount": np.arange(60, dtype=float)})
+    source = write_parquet(frame, tmp_path / "in.parquet", row_group_size=10)
+    job = BatchJob(model="flaky", input=str(source), output=str(tmp_path / "out"), batch_size=4)
+    engine = LocalEngine(batch_registry, processes=1)
+    monkeypatch.setenv("FLAKY_FAIL_AT", "35")
+    with pytest.raises(PredictionFailed):
+        engine.run(job)
+    monkeypatch.delenv("FLAKY_FAIL_AT")
+    (tmp_path / "out" / "part-00000-00001-00000.parquet").unlink()
+    with pytest.raises(Unavailable, match=r"missing .*first: part-00000-00001-00000\.parquet"):
+        engine.run(job)
+    assert not (tmp_path / "out" / "_manifest.json").exists()
 
 
 def test_the_output_of_another_job_is_kept_unless_overwrite(

@@ -127,6 +127,14 @@ class RunFolder:
             if data is None:
                 raise Unavailable(f"work unit {unit.key} has not finished; run the job again")
             records += [PartRecord.from_dict(r) for r in orjson.loads(data)]
+        present = set(self.folder.names())
+        lost = [r.part for r in records if r.part not in present]
+        if lost:
+            raise Unavailable(
+                f"{len(lost)} output part(s) recorded as done are missing from "
+                f"{self.folder.url} (first: {lost[0]}); were they deleted? Run again with "
+                "--overwrite to score the job from scratch"
+            )
         rejects = self._merge_rejects(records, rejects_url)
         manifest: dict[str, Any] = {
             **header,
