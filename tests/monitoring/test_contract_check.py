@@ -106,3 +106,23 @@ def test_check_is_vectorised(rows: int) -> None:
     assert check.violations(inputs) == []
     inputs[7] = Tensor(name="f7", datatype="FP32", data=np.full(rows, 11.0, dtype=np.float32))
     assert {v.field for v in check.violations(inputs)} == {"f7"}
+
+
+def test_decoded_json_is_checked_without_copying_and_agrees() -> None:
+    """The JSON codec's shared array is used as the block; reordered inputs take the
+    concatenating path; both find the same violations."""
+    import orjson
+
+    from modelport.protocol.json_codec import decode_request
+
+    fields = tuple(FieldRule(name=f"f{i}", datatype="FP32", min=0.0, max=1.0) for i in range(5))
+    check = ContractCheck(Contract(model="m", fields=fields))
+    values = [0.5, 2.0, 0.5, -1.0, 0.5]
+    inputs = [{"name": f"f{i}", "datatype": "FP32", "shape": [2], "data": [v, 0.5]}
+              for i, v in enumerate(values)]
+    decoded = decode_request(orjson.dumps({"inputs": inputs})).inputs
+    assert decoded[0].data.base is decoded[4].data.base  # one array, rows handed out
+    shuffled = decode_request(orjson.dumps({"inputs": inputs[::-1]})).inputs
+    want = {("f1", "max", 0), ("f3", "min", 0)}
+    assert {(v.field, v.rule, v.row) for v in check.violations(decoded)} == want
+    assert {(v.field, v.rule, v.row) for v in check.violations(shuffled)} == want

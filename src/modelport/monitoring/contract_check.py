@@ -118,11 +118,13 @@ class ContractCheck:
     def _check_block(self, inputs: Sequence[Tensor], positions: tuple[int, ...],
                      found: list[Violation]) -> bool:
         """All numeric fields in two comparisons; False when they cannot form one block."""
-        try:
-            block = np.concatenate([inputs[i].data for i in positions]).reshape(
-                len(positions), -1)
-        except ValueError:  # differing shapes: the signature check will say so
-            return False
+        block = _shared_block(inputs, positions)
+        if block is None:
+            try:
+                block = np.concatenate([inputs[i].data for i in positions]).reshape(
+                    len(positions), -1)
+            except ValueError:  # differing shapes: the signature check will say so
+                return False
         if ((block >= self._lo) & (block <= self._hi)).all():
             return True
         for i, rule in enumerate(self._numeric):
@@ -134,6 +136,26 @@ class ContractCheck:
             tensor = by_name.get(rule.name)
             if tensor is not None and tensor.datatype in _NUMERIC_TYPES:
                 _explain(rule, tensor.data.reshape(-1), found)
+
+
+def _shared_block(inputs: Sequence[Tensor], positions: tuple[int, ...]
+                  ) -> np.ndarray[Any, Any] | None:
+    """The block without copying, when the decoder already made it: the JSON codec converts
+    same-typed inputs in one flat array and hands out consecutive pieces in input order, so
+    when the numeric fields are the request's first inputs, in order, and fill that array, it
+    *is* the block. (A 2-D base, such as a pandas block, is never taken: its row order is its
+    own.)"""
+    k = len(positions)
+    if positions[0] != 0 or positions[-1] != k - 1:
+        return None
+    base = inputs[0].data.base
+    if type(base) is not np.ndarray or base.ndim != 1 or base.size != k * inputs[0].data.size:
+        return None
+    for i in range(k):
+        if positions[i] != i or inputs[i].data.base is not base:
+            return None
+    block: np.ndarray[Any, Any] = base.reshape(k, -1)
+    return block
 
 
 def _explain(rule: FieldRule, values: np.ndarray[Any, Any], found: list[Violation]) -> None:
