@@ -126,3 +126,20 @@ def test_decoded_json_is_checked_without_copying_and_agrees() -> None:
     want = {("f1", "max", 0), ("f3", "min", 0)}
     assert {(v.field, v.rule, v.row) for v in check.violations(decoded)} == want
     assert {(v.field, v.rule, v.row) for v in check.violations(shuffled)} == want
+
+
+def test_pandas_column_views_are_never_taken_as_the_block() -> None:
+    import pandas as pd
+
+    from modelport.protocol.signature import Signature, TensorSpec
+    from modelport.protocol.table_codec import frame_to_inputs
+
+    sig = Signature.for_table(["a", "b"], [TensorSpec(name="y", datatype="FP64", shape=(-1,))],
+                              datatype="FP64")
+    frame = pd.DataFrame({"b": [0.5, 0.5], "a": [0.5, 9.0]})  # block order differs
+    arrays = frame_to_inputs(frame, sig)
+    inputs = [Tensor(name=n, datatype="FP64", data=arrays[n]) for n in sig.input_names]
+    fields = (FieldRule(name="a", datatype="FP64", min=0, max=1),
+              FieldRule(name="b", datatype="FP64", min=0, max=1))
+    found = ContractCheck(Contract(model="m", fields=fields)).violations(inputs)
+    assert [(v.field, v.rule, v.row, v.value) for v in found] == [("a", "max", 1, 9.0)]
