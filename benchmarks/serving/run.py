@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import os
 import platform
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report
@@ -33,6 +35,7 @@ import servers as S
 from loadwrk import run_wrk, write_script
 
 CACHE = S.HERE / ".cache"
+LAST_RUN = CACHE / "last_run.json"
 
 
 @dataclass
@@ -352,7 +355,12 @@ def main(argv: list[str] | None = None) -> int:
         "--repeat", type=int, default=None, help="interleaved rounds, best kept [2; quick 1]"
     )
     p.add_argument("--no-write", action="store_true", help="do not overwrite results.md")
+    p.add_argument(
+        "--render-only", action="store_true", help="rebuild results.md from the last run's facts"
+    )
     args = p.parse_args(argv)
+    if args.render_only:
+        return publish(json.loads(LAST_RUN.read_text()), write=not args.no_write)
     args.duration = args.duration or (3.0 if args.quick else 10.0)
     args.warmup = 1.0
     args.repeat = args.repeat or (1 if args.quick else 2)
@@ -374,11 +382,11 @@ def main(argv: list[str] | None = None) -> int:
     predict_ms = predict_cost_ms(model)
     say(f"one single-row XGBoost predict: {predict_ms:.3f} ms (median)")
 
-    started: list[tuple[str, S.Launch, S.Running, float]] = []
+    launched: list[tuple[str, S.Launch, S.Running, float]] = []
     try:
-        started, failed, versions = launch_all(plan(args, model, home, features, row))
+        launched, failed, versions = launch_all(plan(args, model, home, features, row))
         ups: list[Up] = []
-        for entry in started:
+        for entry in launched:
             up = await_ready(*entry)
             if isinstance(up, Row):
                 failed.append(up)
@@ -386,25 +394,38 @@ def main(argv: list[str] | None = None) -> int:
                 ups.append(up)
         rows = bench(ups, args, conns) + failed
     finally:
-        for _, launch, server, _ in started:
+        for _, launch, server, _ in launched:
             server.stop()
             say(f"{launch.name}: stopped")
 
+    facts = {
+        "rows": [dataclasses.asdict(r) for r in rows],
+        "command": command,
+        "started": started.isoformat(),
+        "workers": args.workers,
+        "duration": args.duration,
+        "repeat": args.repeat,
+        "predict_ms": predict_ms,
+        "omp": os.environ["OMP_NUM_THREADS"],
+        "versions": versions,
+        "load": [load_before, os.getloadavg()],
+        "machine": platform.processor() or platform.machine(),
+    }
+    LAST_RUN.write_text(json.dumps(facts, indent=1))
+    return publish(facts, write=not args.no_write)
+
+
+def publish(facts: dict[str, Any], *, write: bool) -> int:
+    """Render the page from a run's facts (also those kept in .cache/last_run.json)."""
     text = report.render(
-        rows=rows,
-        command=command,
-        started=started,
-        workers=args.workers,
-        duration=args.duration,
-        repeat=args.repeat,
-        predict_ms=predict_ms,
-        omp=os.environ["OMP_NUM_THREADS"],
-        versions=versions,
-        load=(load_before, os.getloadavg()),
-        machine=platform.processor() or platform.machine(),
+        **{
+            **facts,
+            "rows": [Row(**r) for r in facts["rows"]],
+            "started": datetime.fromisoformat(facts["started"]),
+        }
     )
     print("\n" + text)
-    if not args.no_write:
+    if write:
         (S.HERE / "results.md").write_text(text)
         say(f"written to {S.HERE / 'results.md'}")
     return 0
