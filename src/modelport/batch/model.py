@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from modelport.errors import ModelportError, UnsupportedArtifact
+from modelport.registry.loader import load_artifact
 from modelport.registry.records import VersionInfo
 from modelport.registry.store import ArtifactStore
-from modelport.runtimes.base import LoadOptions, Runtime
-from modelport.runtimes.catalog import create_runtime
+from modelport.runtimes.base import Runtime
 
 CACHE_SIZE = 4
 """Loaded models kept per process; the least recently used beyond this is unloaded."""
@@ -53,19 +52,7 @@ def load_model(spec: ModelSpec) -> Runtime:
     path = store.fetch(
         info.artifact_uri, info.artifact_sha256, model=info.name, version=info.version
     )
-    runtime = create_runtime(
-        info.flavor, LoadOptions(trust_pickle=info.trust_pickle, signature=info.signature)
-    )
-    try:
-        runtime.load(path)
-    except ModelportError:
-        raise
-    except Exception as exc:
-        raise UnsupportedArtifact(
-            f"model {info.ref} ({info.flavor}) failed to load from {info.artifact_uri}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    return runtime
+    return load_artifact(info, path)
 
 
 def runtime_for(spec: ModelSpec) -> tuple[Runtime, bool]:

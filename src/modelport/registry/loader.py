@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from modelport.errors import ModelportError, UnsupportedArtifact
 from modelport.registry.records import VersionInfo
 from modelport.registry.service import Registry
@@ -11,7 +13,11 @@ from modelport.runtimes.catalog import create_runtime
 
 def load_version(registry: Registry, info: VersionInfo) -> Runtime:
     """Fetch (and verify) the artifact of ``info`` and load it with the runtime of its flavor."""
-    path = registry.fetch_artifact(info)
+    return load_artifact(info, registry.fetch_artifact(info))
+
+
+def load_artifact(info: VersionInfo, path: Path) -> Runtime:
+    """Load an already fetched (hash-checked) artifact of ``info`` with its flavor's runtime."""
     options = LoadOptions(trust_pickle=info.trust_pickle, signature=info.signature)
     runtime = create_runtime(info.flavor, options)
     try:
