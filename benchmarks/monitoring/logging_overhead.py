@@ -160,18 +160,116 @@ def measure(setting: str, home: Path, script: Path, args: argparse.Namespace) ->
         proc.wait(60)
 
 
+def inprocess(home: Path, chunks: int, per_chunk: int) -> dict[str, list[float]]:
+    """CPU per request of each setting in one process, taking turns every ``per_chunk``
+    requests, so a busy machine slows every setting alike. The log's writing is done inside
+    the chunk that queued it (its thread is not started), metrics are flushed likewise."""
+    import asyncio
+
+    import orjson
+
+    from modelport.config import RegistrySettings
+    from modelport.monitoring.config import LogConfig, MonitoringConfig
+    from modelport.protocol.json_codec import decode_request, encode_response
+    from modelport.registry import Registry
+    from modelport.serving.dataplane import DataPlane
+    from modelport.serving.models import ManagerConfig, ModelManager
+    from modelport.serving.pipeline import CallContext
+    from modelport.serving.registry_source import RegistrySource
+    from modelport.serving.worker_monitoring import WorkerMonitoring
+
+    configs = {
+        "off": MonitoringConfig(metrics=False, contract_policy="off"),
+        "metrics": MonitoringConfig(contract_policy="off"),
+        "metrics + contract": MonitoringConfig(),
+        "metrics + contract + log 100%": MonitoringConfig(
+            log=LogConfig(root=str(home / "inference-log"))),
+    }
+    body = orjson.dumps({"inputs": [{"name": f, "datatype": "FP32", "shape": [1], "data": [0.1]}
+                                    for f in FEATURES]})
+
+    async def run() -> dict[str, list[float]]:
+        registry = Registry.open(RegistrySettings(home=home))
+        source = RegistrySource(registry)
+        planes = {}
+        for name, config in configs.items():
+            monitoring = WorkerMonitoring(config, source)
+            plane = DataPlane(ModelManager(source, ManagerConfig(refs=("fraud",)),
+                                           observer=monitoring.monitor),
+                              stages=[monitoring.observe, monitoring.validate])
+            await plane.start(preload=True)
+            await plane.models.wait_preloaded()
+            planes[name] = (plane, monitoring)
+        costs: dict[str, list[float]] = {name: [] for name in configs}
+        names = list(configs)
+        for chunk in range(chunks + 1):
+            for name in names[chunk % len(names):] + names[:chunk % len(names)]:
+                plane, monitoring = planes[name]
+                started = time.process_time()
+                for _ in range(per_chunk):
+                    response = await plane.infer("fraud", None, decode_request(body),
+                                                 CallContext(name="fraud"))
+                    encode_response(response)
+                monitoring.monitor.metrics.flush()
+                if monitoring.monitor.log is not None:
+                    monitoring.monitor.log.write_pending()
+                if chunk:  # the first round warms up (contracts load, caches fill)
+                    costs[name].append((time.process_time() - started) / per_chunk * 1e6)
+        for plane, monitoring in planes.values():
+            await plane.stop()
+            await monitoring.close()
+        registry.close()
+        return costs
+
+    return asyncio.run(run())
+
+
+def render_inprocess(costs: dict[str, list[float]], chunks: int, per_chunk: int) -> str:
+    base = statistics.median(costs["off"])
+    no_log = statistics.median(costs["metrics + contract"])
+    full = statistics.median(costs["metrics + contract + log 100%"])
+    lines = ["| setting | CPU us/request (median) | added | requests/CPU-second | vs off |",
+             "|---|---|---|---|---|"]
+    for name, values in costs.items():
+        cpu = statistics.median(values)
+        lines.append(f"| {name} | {cpu:.0f} | {cpu - base:+.0f} us | {1e6 / cpu:,.0f} | "
+                     f"{100 * (base / cpu - 1):+.1f}% |")
+    return "\n".join([
+        f"In process ({chunks} turns of {per_chunk} requests per setting; JSON decode, "
+        "pipeline, batcher, XGBoost predict, JSON encode; no HTTP):",
+        "",
+        *lines,
+        "",
+        f"Logging every request costs {100 * (1 - no_log / full):.1f}% of throughput against the "
+        f"log off (target: within 10%); all monitoring together {100 * (1 - base / full):.1f}%. "
+        "Without HTTP in the loop these shares are larger than a real server's.",
+        "",
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="turns of every setting")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--inprocess", action="store_true",
+                        help="measure CPU per request in one process instead of servers")
+    parser.add_argument("--chunks", type=int, default=30, help="--inprocess turns")
     args = parser.parse_args()
     import json
 
     with tempfile.TemporaryDirectory(prefix="modelport-bench-") as tmp:
         home = Path(tmp)
         build_registry(home)
+        if args.inprocess:
+            text = render_inprocess(inprocess(home, args.chunks, 300), args.chunks, 300)
+            cmd = ("`.venv/bin/python benchmarks/monitoring/logging_overhead.py --inprocess "
+                   f"--chunks {args.chunks}`")
+            text = f"Command: {cmd}\n{_machine()}\n\n{text}"
+            print(text)
+            (HERE / "results-inprocess.md").write_text(text)
+            return
         row = [0.1] * len(FEATURES)
         body = json.dumps({"inputs": [
             {"name": f, "datatype": "FP32", "shape": [1], "data": [v]}
@@ -222,9 +320,7 @@ def render(runs: list[Run], args: argparse.Namespace, before: tuple[float, ...],
            f"{args.connections} --workers {args.workers}`")
     return "\n".join([
         f"Command: {cmd}",
-        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; load average before "
-        f"{before[0]:.2f}, after {after[0]:.2f}.",
+        f"{_machine()} Load average before {before[0]:.2f}, after {after[0]:.2f}.",
         "",
         *lines,
         "",
@@ -233,6 +329,12 @@ def render(runs: list[Run], args: argparse.Namespace, before: tuple[float, ...],
         f"(target: within 10%); all monitoring together costs {all_cost:.1f}% against none.",
         "",
     ])
+
+
+def _machine() -> str:
+    return (f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+            f"{os.cpu_count()} cores, Python {platform.python_version()}; load average "
+            f"{os.getloadavg()[0]:.2f}.")
 
 
 if __name__ == "__main__":

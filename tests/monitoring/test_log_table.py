@@ -58,3 +58,34 @@ def test_column_shaped_inputs_are_flat_and_images_are_skipped() -> None:
     assert table["in_col"].to_pylist() == [1.0]
     assert table["in_half"].type == pa.float32()
     assert "in_img" not in table.column_names
+
+
+def test_decoded_json_requests_give_the_same_table_through_the_shared_array() -> None:
+    """Records decoded by the JSON codec take the one-array-per-request path; the table is
+    the same as from separate arrays, for 1-row and multi-row requests, and a request whose
+    inputs were reordered after decoding falls back to the general path."""
+    import orjson
+
+    from modelport.protocol.json_codec import decode_request
+
+    def decoded(rows: list[list[float]]) -> list[Tensor]:
+        body = {"inputs": [{"name": f"f{j}", "datatype": "FP32", "shape": [len(rows)],
+                            "data": [r[j] for r in rows]} for j in range(3)]}
+        return decode_request(orjson.dumps(body)).inputs
+
+    def separate(rows: list[list[float]]) -> list[Tensor]:
+        return [Tensor(name=f"f{j}", datatype="FP32",
+                       data=np.array([r[j] for r in rows], dtype=np.float32)) for j in range(3)]
+
+    for shapes in ([[[1, 2, 3]], [[4, 5, 6]]], [[[1, 2, 3], [7, 8, 9]], [[4, 5, 6]]]):
+        via_json = [record(f"r{i}", [0.0] * len(rows))._replace(inputs=decoded(rows))
+                    for i, rows in enumerate(shapes)]
+        plain = [record(f"r{i}", [0.0] * len(rows))._replace(inputs=separate(rows))
+                 for i, rows in enumerate(shapes)]
+        got = records_to_table(via_json, Redaction()).select(["in_f0", "in_f1", "in_f2"])
+        want = records_to_table(plain, Redaction()).select(["in_f0", "in_f1", "in_f2"])
+        assert got.to_pylist() == want.to_pylist()
+    reordered = decoded([[1, 2, 3]])[::-1]
+    table = records_to_table([record("r", [0.0])._replace(inputs=reordered)], Redaction())
+    assert table.select(["in_f0", "in_f1", "in_f2"]).to_pylist() == [
+        {"in_f0": 1.0, "in_f1": 2.0, "in_f2": 3.0}]

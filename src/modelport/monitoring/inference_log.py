@@ -32,6 +32,9 @@ __all__ = ["InferenceLog", "LogSink", "ParquetSink", "partition_path"]
 
 log = logging.getLogger(__name__)
 
+_DICTIONARY = ["endpoint", "protocol", "violations"]
+"""Columns worth dictionary-encoding; features and ids are mostly distinct values."""
+
 
 class LogSink(Protocol):
     """Where finished tables go (a test can hand in one that stalls)."""
@@ -62,7 +65,7 @@ class ParquetSink:
         name = f"part-{int(time.time() * 1000)}-{self._tag}-{next(self._seq)}.parquet"
         temp = f"{folder}/_{name}"
         with self._fs.open(temp, "wb") as f:
-            pq.write_table(table, f, compression="zstd")
+            pq.write_table(table, f, compression="zstd", use_dictionary=_DICTIONARY)
         self._fs.mv(temp, f"{folder}/{name}")
 
 

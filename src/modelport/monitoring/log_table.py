@@ -114,12 +114,13 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
     }
     for prefix, names, side in ((INPUT_PREFIX, inputs, [r.inputs for r in records]),
                                 (OUTPUT_PREFIX, outputs, [r.outputs for r in records])):
+        block = _shared_block(side, counts) if prefix == INPUT_PREFIX else None
         for j, name in enumerate(names):
             if name in redaction.redact:
                 continue
             try:
-                column = _column([tensors[j].data for tensors in side], total,
-                                 name in redaction.hashed, redaction.salt)
+                parts = [block[j]] if block is not None else [t[j].data for t in side]
+                column = _column(parts, total, name in redaction.hashed, redaction.salt)
             except (pa.ArrowException, ValueError):  # shapes or types differ: not one column
                 column = None
             if column is not None:
@@ -127,10 +128,41 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
     return pa.table(columns)
 
 
+def _shared_block(side: list[Sequence[Tensor]], counts: np.ndarray[Any, Any]
+                  ) -> np.ndarray[Any, Any] | None:
+    """Every input of every record as one ``(inputs, rows)`` block, joining one array per
+    record instead of one per input and record, when the records carry the JSON codec's
+    layout: a request's same-typed inputs are consecutive pieces of one flat array. The
+    layout is verified in full on the first record (memory addresses), then by the first and
+    last input of each following one."""
+    first = side[0]
+    k = len(first)
+    base = first[0].data.base if k > 1 else None
+    if type(base) is not np.ndarray or base.ndim != 1:
+        return None
+    start = base.__array_interface__["data"][0]
+    step = int(counts[0]) * base.itemsize
+    for j, tensor in enumerate(first):
+        data = tensor.data
+        if data.base is not base or data.__array_interface__["data"][0] != start + j * step:
+            return None
+    bases = []
+    for tensors, n in zip(side, counts.tolist(), strict=True):
+        own = tensors[0].data.base
+        if type(own) is not np.ndarray or own.size != k * n or tensors[-1].data.base is not own:
+            return None
+        bases.append(own)
+    if (counts == 1).all():
+        return np.concatenate(bases).reshape(len(bases), k).T
+    return np.concatenate([b.reshape(k, -1) for b in bases], axis=1)
+
+
 def _rows(record: LogRecord) -> int:
-    for tensor in (*record.inputs[:1], *record.outputs[:1]):
-        return int(tensor.data.shape[0]) if tensor.data.ndim else 1
-    return 1
+    tensors = record.inputs or record.outputs
+    if not tensors:
+        return 1
+    shape = tensors[0].data.shape
+    return shape[0] if shape else 1
 
 
 def _column(parts: list[np.ndarray[Any, Any]], total: int, hashed: bool, salt: bytes
