@@ -200,6 +200,10 @@ def inprocess(home: Path, chunks: int, per_chunk: int) -> dict[str, list[float]]
             await plane.start(preload=True)
             await plane.models.wait_preloaded()
             planes[name] = (plane, monitoring)
+        import gc
+
+        gc.collect()
+        gc.freeze()  # as a server worker does once its models are in
         costs: dict[str, list[float]] = {name: [] for name in configs}
         names = list(configs)
         for chunk in range(chunks + 1):
