@@ -15,7 +15,7 @@ from modelport.monitoring.config import DriftConfig, LogConfig
 from modelport.monitoring.drift_check import check_drift
 from modelport.monitoring.drift_html import render_html
 from modelport.monitoring.inference_log import InferenceLog
-from modelport.monitoring.log_table import LogRecord
+from modelport.monitoring.log_table import log_record
 from modelport.protocol.types import Tensor
 from modelport.registry import Registry, VersionInfo
 from modelport.registry.loader import load_version
@@ -36,10 +36,9 @@ def log_traffic(registry: Registry, info: VersionInfo, root: Path, *, shift: flo
         inputs = [Tensor(name=f, datatype="FP32", data=frame[f].to_numpy()[i:i + 1])
                   for f in FEATURES]
         outs = [Tensor(name=k, datatype="FP32", data=v[i:i + 1]) for k, v in outputs.items()]
-        log.submit(LogRecord(
-            ts=(at - timedelta(minutes=20)).timestamp() + i * 0.01, request_id=f"r{i}",
-            endpoint="fraud", model="fraud", version=str(info.version), protocol="rest",
-            latency_s=0.001, inputs=inputs, outputs=outs, violations=None))
+        log.submit(log_record(
+            (at - timedelta(minutes=20)).timestamp() + i * 0.01, f"r{i}", "fraud", "fraud",
+            str(info.version), "rest", 0.001, inputs, outs))
     log.close()
 
 

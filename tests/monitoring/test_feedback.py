@@ -31,7 +31,7 @@ def logged(tmp_path: Path) -> str:
     log = InferenceLog(LogConfig(root=str(root)))
     log.submit(record("one", [1.0]))                    # predicts 0, proba [.25, .75]
     log.submit(record("two", [1.0, 2.0], version="2"))  # predicts 0, 1
-    reg = record("reg", [3.0])._replace(model="price", outputs=[
+    reg = record("reg", [3.0], model="price", outputs=[
         Tensor(name="predict", datatype="FP64", data=np.array([9.5]))])
     log.submit(reg)
     log.close()

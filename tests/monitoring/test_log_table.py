@@ -48,8 +48,7 @@ def test_bytes_become_text_and_are_redacted_or_hashed() -> None:
 
 
 def test_column_shaped_inputs_are_flat_and_images_are_skipped() -> None:
-    rec = record("a", [1.0])
-    rec = rec._replace(inputs=[
+    rec = record("a", [1.0], inputs=[
         Tensor(name="col", datatype="FP32", data=np.ones((1, 1), dtype=np.float32)),
         Tensor(name="img", datatype="FP32", data=np.ones((1, 64, 65), dtype=np.float32)),
         Tensor(name="half", datatype="FP16", data=np.ones(1, dtype=np.float16)),
@@ -78,14 +77,14 @@ def test_decoded_json_requests_give_the_same_table_through_the_shared_array() ->
                        data=np.array([r[j] for r in rows], dtype=np.float32)) for j in range(3)]
 
     for shapes in ([[[1, 2, 3]], [[4, 5, 6]]], [[[1, 2, 3], [7, 8, 9]], [[4, 5, 6]]]):
-        via_json = [record(f"r{i}", [0.0] * len(rows))._replace(inputs=decoded(rows))
+        via_json = [record(f"r{i}", [0.0] * len(rows), inputs=decoded(rows))
                     for i, rows in enumerate(shapes)]
-        plain = [record(f"r{i}", [0.0] * len(rows))._replace(inputs=separate(rows))
+        plain = [record(f"r{i}", [0.0] * len(rows), inputs=separate(rows))
                  for i, rows in enumerate(shapes)]
         got = records_to_table(via_json, Redaction()).select(["in_f0", "in_f1", "in_f2"])
         want = records_to_table(plain, Redaction()).select(["in_f0", "in_f1", "in_f2"])
         assert got.to_pylist() == want.to_pylist()
     reordered = decoded([[1, 2, 3]])[::-1]
-    table = records_to_table([record("r", [0.0])._replace(inputs=reordered)], Redaction())
+    table = records_to_table([record("r", [0.0], inputs=reordered)], Redaction())
     assert table.select(["in_f0", "in_f1", "in_f2"]).to_pylist() == [
         {"in_f0": 1.0, "in_f1": 2.0, "in_f2": 3.0}]

@@ -18,13 +18,14 @@ import numpy as np
 import pyarrow as pa
 
 from modelport.protocol.types import Tensor
+from modelport.runtimes.base import Array
 
 __all__ = [
     "INPUT_PREFIX",
     "OUTPUT_PREFIX",
     "LogRecord",
     "Redaction",
-    "new_record",
+    "log_record",
     "records_to_table",
     "records_to_tables",
 ]
@@ -36,7 +37,12 @@ MAX_WIDTH = 4096
 
 
 class LogRecord(NamedTuple):
-    """One answered request, as the request path hands it to the log (no copies made)."""
+    """One answered request as the log keeps it until written: names and numpy arrays only.
+
+    Arrays are not copied. Holding no Tensor objects, a queued record costs the garbage
+    collector nothing (numpy arrays and tuples of them are not tracked), where keeping the
+    request's tensors alive for a second made every collection walk them.
+    """
 
     ts: float
     """Wall-clock seconds since the epoch when the answer was ready."""
@@ -46,10 +52,25 @@ class LogRecord(NamedTuple):
     version: str
     protocol: str
     latency_s: float
-    inputs: Sequence[Tensor]
-    outputs: Sequence[Tensor]
+    input_names: tuple[str, ...]
+    inputs: tuple[Array, ...]
+    output_names: tuple[str, ...]
+    outputs: tuple[Array, ...]
     violations: str | None
     """Contract violations of a flagged request, e.g. ``amount:max;country:category``."""
+
+
+def log_record(
+    ts: float, request_id: str, endpoint: str, model: str, version: str, protocol: str,
+    latency_s: float, inputs: Sequence[Tensor], outputs: Sequence[Tensor],
+    violations: str | None = None,
+) -> LogRecord:
+    """The record of one request (what the request path calls, once per logged request)."""
+    return _NEW_RECORD((
+        ts, request_id, endpoint, model, version, protocol, latency_s,
+        tuple([t.name for t in inputs]), tuple([t.data for t in inputs]),
+        tuple([t.name for t in outputs]), tuple([t.data for t in outputs]), violations,
+    ))
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +80,6 @@ class Redaction:
     redact: frozenset[str] = frozenset()
     hashed: frozenset[str] = frozenset()
     salt: bytes = b""
-
-
-def new_record(fields: tuple[Any, ...]) -> LogRecord:
-    """A :class:`LogRecord` from its fields in order, built at C speed (the request path calls
-    this; the NamedTuple constructor costs several times more)."""
-    return _NEW_RECORD(fields)
 
 
 _NEW_RECORD = partial(tuple.__new__, LogRecord)
@@ -78,7 +93,7 @@ def records_to_tables(records: Sequence[LogRecord], redaction: Redaction) -> lis
     """
     groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[LogRecord]] = {}
     for record in records:
-        key = (tuple([t.name for t in record.inputs]), tuple([t.name for t in record.outputs]))
+        key = (record.input_names, record.output_names)
         found = groups.get(key)
         if found is None:
             groups[key] = [record]
@@ -119,7 +134,7 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
             if name in redaction.redact:
                 continue
             try:
-                parts = [block[j]] if block is not None else [t[j].data for t in side]
+                parts = [block[j]] if block is not None else [arrays[j] for arrays in side]
                 column = _column(parts, total, name in redaction.hashed, redaction.salt)
             except (pa.ArrowException, ValueError):  # shapes or types differ: not one column
                 column = None
@@ -128,7 +143,7 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
     return pa.table(columns)
 
 
-def _shared_block(side: list[Sequence[Tensor]], counts: np.ndarray[Any, Any]
+def _shared_block(side: list[tuple[Array, ...]], counts: np.ndarray[Any, Any]
                   ) -> np.ndarray[Any, Any] | None:
     """Every input of every record as one ``(inputs, rows)`` block, joining one array per
     record instead of one per input and record, when the records carry the JSON codec's
@@ -137,19 +152,18 @@ def _shared_block(side: list[Sequence[Tensor]], counts: np.ndarray[Any, Any]
     last input of each following one."""
     first = side[0]
     k = len(first)
-    base = first[0].data.base if k > 1 else None
+    base = first[0].base if k > 1 else None
     if type(base) is not np.ndarray or base.ndim != 1:
         return None
     start = base.__array_interface__["data"][0]
     step = int(counts[0]) * base.itemsize
-    for j, tensor in enumerate(first):
-        data = tensor.data
+    for j, data in enumerate(first):
         if data.base is not base or data.__array_interface__["data"][0] != start + j * step:
             return None
     bases = []
-    for tensors, n in zip(side, counts.tolist(), strict=True):
-        own = tensors[0].data.base
-        if type(own) is not np.ndarray or own.size != k * n or tensors[-1].data.base is not own:
+    for arrays, n in zip(side, counts.tolist(), strict=True):
+        own = arrays[0].base
+        if type(own) is not np.ndarray or own.size != k * n or arrays[-1].base is not own:
             return None
         bases.append(own)
     if (counts == 1).all():
@@ -158,10 +172,10 @@ def _shared_block(side: list[Sequence[Tensor]], counts: np.ndarray[Any, Any]
 
 
 def _rows(record: LogRecord) -> int:
-    tensors = record.inputs or record.outputs
-    if not tensors:
+    arrays = record.inputs or record.outputs
+    if not arrays:
         return 1
-    shape = tensors[0].data.shape
+    shape = arrays[0].shape
     return shape[0] if shape else 1
 
 

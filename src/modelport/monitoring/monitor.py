@@ -25,7 +25,7 @@ from modelport.monitoring.config import MonitoringConfig
 from modelport.monitoring.contract_book import ContractBook, ContractLoader
 from modelport.monitoring.contract_check import contract_error
 from modelport.monitoring.inference_log import InferenceLog
-from modelport.monitoring.log_table import new_record
+from modelport.monitoring.log_table import log_record
 from modelport.monitoring.metrics import Metrics, VersionSeries
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 
@@ -141,11 +141,11 @@ class Monitor:
             if log is not None:
                 if not log.wants():
                     self._sampled_out.add()
-                elif not log.submit(new_record((
+                elif not log.submit(log_record(
                     time.time(), request.id, ctx.name, response.model_name, version,
                     ctx.protocol, elapsed, request.inputs, response.outputs,
                     ctx.notes.get(_NOTE),
-                ))):
+                )):
                     self._dropped.add()
             return response
 
