@@ -18,7 +18,11 @@ find_python313() {
   local candidate
   for candidate in "${MODELPORT_PYTHON313:-}" "$(command -v python3.13 || true)" \
       "$HOME"/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do
-    if [ -n "$candidate" ] && [ -x "$candidate" ]; then echo "$candidate"; return 0; fi
+    # A pyenv shim exists even where it cannot run 3.13, so the candidate must really start.
+    if [ -n "$candidate" ] && [ -x "$candidate" ] \
+        && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null; then
+      echo "$candidate"; return 0
+    fi
   done
   echo "services-kafka.sh: nafka needs Python 3.13; install it (e.g. pyenv install 3.13) or set MODELPORT_PYTHON313" >&2
   return 1

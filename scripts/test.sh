@@ -10,7 +10,10 @@ for extra in scripts/services-dask.sh scripts/services-kafka.sh; do
 done
 stop_all() { for s in "${services[@]}"; do "$s" stop || true; done; }
 trap stop_all EXIT
-for s in "${services[@]}"; do eval "$("$s" start)"; done
+for s in "${services[@]}"; do
+  exports=$("$s" start) || { echo "test.sh: $s could not start its server; see above" >&2; exit 1; }
+  eval "$exports"
+done
 echo "==> ruff"; .venv/bin/ruff check src tests
 echo "==> mypy (strict on src/)"; .venv/bin/mypy
 echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
