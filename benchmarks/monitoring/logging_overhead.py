@@ -267,7 +267,7 @@ def main() -> None:
         home = Path(tmp)
         build_registry(home)
         if args.inprocess:
-            text = render_inprocess(inprocess(home, args.chunks, 300), args.chunks, 300)
+            text = render_inprocess(inprocess(home, args.chunks, 1000), args.chunks, 1000)
             cmd = ("`.venv/bin/python benchmarks/monitoring/logging_overhead.py --inprocess "
                    f"--chunks {args.chunks}`")
             text = f"Command: {cmd}\n{_machine()}\n\n{text}"

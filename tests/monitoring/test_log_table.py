@@ -88,3 +88,16 @@ def test_decoded_json_requests_give_the_same_table_through_the_shared_array() ->
     table = records_to_table([record("r", [0.0], inputs=reordered)], Redaction())
     assert table.select(["in_f0", "in_f1", "in_f2"]).to_pylist() == [
         {"in_f0": 1.0, "in_f1": 2.0, "in_f2": 3.0}]
+
+
+def test_multi_value_rows_decoded_from_json_keep_their_width() -> None:
+    import orjson
+
+    from modelport.protocol.json_codec import decode_request
+
+    body = {"inputs": [{"name": f"v{j}", "datatype": "FP32", "shape": [2, 3],
+                        "data": [j, j, j, 9, 9, 9]} for j in range(2)]}
+    decoded = decode_request(orjson.dumps(body)).inputs
+    table = records_to_table([record("r", [0.0, 0.0], inputs=decoded)], Redaction())
+    assert table["in_v1"].to_pylist() == [[1.0, 1.0, 1.0], [9.0, 9.0, 9.0]]
+    assert table["row"].to_pylist() == [0, 1]

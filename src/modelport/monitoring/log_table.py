@@ -65,12 +65,35 @@ def log_record(
     latency_s: float, inputs: Sequence[Tensor], outputs: Sequence[Tensor],
     violations: str | None = None,
 ) -> LogRecord:
-    """The record of one request (what the request path calls, once per logged request)."""
+    """The record of one request (what the request path calls, once per logged request).
+
+    When every input is a consecutive piece of one flat array, in order (how the JSON codec
+    decodes a request whose inputs share a datatype), the record keeps that one array
+    instead of a view per input; :func:`records_to_tables` splits it again.
+    """
+    names = tuple([t.name for t in inputs])
+    packed = _packed(inputs)
+    arrays = (packed,) if packed is not None else tuple([t.data for t in inputs])
     return _NEW_RECORD((
-        ts, request_id, endpoint, model, version, protocol, latency_s,
-        tuple([t.name for t in inputs]), tuple([t.data for t in inputs]),
+        ts, request_id, endpoint, model, version, protocol, latency_s, names, arrays,
         tuple([t.name for t in outputs]), tuple([t.data for t in outputs]), violations,
     ))
+
+
+def _packed(inputs: Sequence[Tensor]) -> Array | None:
+    k = len(inputs)
+    if k < 2:
+        return None
+    first, last = inputs[0].data, inputs[-1].data
+    base = first.base
+    if (type(base) is not np.ndarray or base.ndim != 1 or last.base is not base
+            or first.ndim == 0 or first.size != first.shape[0] or base.size != k * first.size):
+        return None  # not one flat array of one-value-per-row inputs
+    start = base.__array_interface__["data"][0]
+    if (first.__array_interface__["data"][0] != start
+            or last.__array_interface__["data"][0] != start + (k - 1) * first.nbytes):
+        return None  # the pieces were handed out (or reordered) some other way
+    return base
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +152,9 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
     }
     for prefix, names, side in ((INPUT_PREFIX, inputs, [r.inputs for r in records]),
                                 (OUTPUT_PREFIX, outputs, [r.outputs for r in records])):
-        block = _shared_block(side, counts) if prefix == INPUT_PREFIX else None
+        block = _shared_block(side, counts, len(names)) if prefix == INPUT_PREFIX else None
+        if block is None and prefix == INPUT_PREFIX and len(names) > 1:
+            side = [_unpack(arrays, len(names)) for arrays in side]
         for j, name in enumerate(names):
             if name in redaction.redact:
                 continue
@@ -143,35 +168,28 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
     return pa.table(columns)
 
 
-def _shared_block(side: list[tuple[Array, ...]], counts: np.ndarray[Any, Any]
+def _shared_block(side: list[tuple[Array, ...]], counts: np.ndarray[Any, Any], k: int
                   ) -> np.ndarray[Any, Any] | None:
-    """Every input of every record as one ``(inputs, rows)`` block, joining one array per
-    record instead of one per input and record, when the records carry the JSON codec's
-    layout: a request's same-typed inputs are consecutive pieces of one flat array. The
-    layout is verified in full on the first record (memory addresses), then by the first and
-    last input of each following one."""
-    first = side[0]
-    k = len(first)
-    base = first[0].base if k > 1 else None
-    if type(base) is not np.ndarray or base.ndim != 1:
+    """Every input of every record as one ``(inputs, rows)`` block when every record was
+    packed (see :func:`log_record`): one array joined per record, not one per input."""
+    if k < 2 or any(len(arrays) != 1 for arrays in side):
         return None
-    start = base.__array_interface__["data"][0]
-    step = int(counts[0]) * base.itemsize
-    for j, data in enumerate(first):
-        if data.base is not base or data.__array_interface__["data"][0] != start + j * step:
-            return None
-    bases = []
-    for arrays, n in zip(side, counts.tolist(), strict=True):
-        own = arrays[0].base
-        if type(own) is not np.ndarray or own.size != k * n or arrays[-1].base is not own:
-            return None
-        bases.append(own)
+    bases = [arrays[0] for arrays in side]
     if (counts == 1).all():
         return np.concatenate(bases).reshape(len(bases), k).T
     return np.concatenate([b.reshape(k, -1) for b in bases], axis=1)
 
 
+def _unpack(arrays: tuple[Array, ...], k: int) -> tuple[Array, ...]:
+    """A packed record's inputs as one array each (the rows of its flat array)."""
+    if len(arrays) != 1 or k < 2:
+        return arrays
+    return tuple(arrays[0].reshape(k, -1))
+
+
 def _rows(record: LogRecord) -> int:
+    if len(record.inputs) == 1 and len(record.input_names) > 1:
+        return record.inputs[0].size // len(record.input_names)  # packed
     arrays = record.inputs or record.outputs
     if not arrays:
         return 1
