@@ -130,3 +130,17 @@ def test_bad_options_and_dead_database(
     code, out, err = run("models", "list")
     assert code == 1 and "secret" not in err and "Traceback" not in err + out
     assert "127.0.0.1" in err
+
+
+def test_register_with_training_data_derives_the_data_contract(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    model, train, _ = tiny_xgb
+    assert run("models", "register", str(model), "--name", "c", "--train-data", str(train))[0] == 0
+    from modelport.cli.common import open_registry
+    from modelport.monitoring.contract_store import load_contract
+
+    with open_registry() as registry:
+        contract = load_contract(registry.engine, "c")
+    assert contract is not None
+    assert "amount" in contract.to_yaml()

@@ -13,8 +13,8 @@ from modelport.cli.common import (
     parse_metrics,
     parse_pairs,
 )
-from modelport.cli.output import console, print_fields, print_json, print_table
-from modelport.errors import InvalidInput
+from modelport.cli.output import console, err_console, print_fields, print_json, print_table
+from modelport.errors import InvalidInput, ModelportError
 from modelport.protocol.signature import Signature
 from modelport.registry import Registry, VersionInfo, parse_ref
 from modelport.registry.intake import Registration, register_artifact
@@ -89,6 +89,8 @@ def register(
                                    sha256=info.artifact_sha256)
             info = registry.set_tags(info.name, info.version, {SIGNATURE_TAG: signed})
         _audit_registration(registry, info)
+        if info.lineage.reference_uri:
+            _derive_contract(registry, info)
     if json_out:
         print_json(info.to_dict())
         return
@@ -307,3 +309,13 @@ def _read_json(path: Path) -> dict[str, object]:
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} must hold a JSON object with 'inputs' and 'outputs'")
     return data
+
+
+def _derive_contract(registry: Registry, info: VersionInfo) -> None:
+    """The model's data contract, from this version's reference data when it has none yet."""
+    from modelport.monitoring.contract_store import ensure_contract
+
+    try:
+        ensure_contract(registry, info, actor=current_actor())
+    except ModelportError as exc:  # the version is registered; the contract can come later
+        err_console.print(f"warning: no data contract derived for {info.ref}: {exc.message}")
