@@ -144,3 +144,15 @@ def test_register_with_training_data_derives_the_data_contract(
         contract = load_contract(registry.engine, "c")
     assert contract is not None
     assert "amount" in contract.to_yaml()
+
+
+def test_a_malformed_signature_file_is_a_clear_error(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster], tmp_path: Path
+) -> None:
+    bad = tmp_path / "sig.json"
+    bad.write_text('{"inputs": [{"name": "amount"}], "outputs": []}')
+    code, _, err = run(
+        "models", "register", str(tiny_xgb[0]), "--name", "m", "--signature", str(bad)
+    )
+    assert code == 1 and "is not a signature" in err and "unexpected" not in err
+    assert run_json(run, "models", "list") == []

@@ -64,7 +64,7 @@ def register(
     json_out: bool = JSON_OPTION,
 ) -> None:
     """Register a model file as the next version of NAME."""
-    sig = Signature.from_dict(_read_json(signature)) if signature else None
+    sig = _read_signature(signature) if signature else None
     reg = Registration(
         name=name,
         artifact=artifact,
@@ -297,6 +297,17 @@ def _read_text(path: Path) -> str:
         return path.read_text()
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _read_signature(path: Path) -> Signature:
+    """A ``--signature`` file, or InvalidInput saying what a signature file holds."""
+    try:
+        return Signature.from_dict(_read_json(path))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(
+            f"{path} is not a signature: expected {{\"inputs\": [{{\"name\", \"datatype\", "
+            f"\"shape\"}}, ...], \"outputs\": [...]}} ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _read_json(path: Path) -> dict[str, object]:
