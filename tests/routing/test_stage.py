@@ -119,7 +119,7 @@ async def test_errors_count_against_the_version_but_bad_input_does_not(
     with pytest.raises(PredictionFailed):
         await call(plane)
     bad = echo_request()
-    bad.inputs[0].name = "nope"
+    bad.inputs[0].datatype = "INT32"  # not what the signature takes
     with pytest.raises(InvalidInput):
         await plane.infer("ep", None, bad, CallContext(name="ep"))
     counts = router.collector.drain().primary[(7, 0, "m", 3, "stable")]

@@ -43,7 +43,8 @@ async def test_requested_outputs_only(plane: DataPlane) -> None:
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        (InferenceRequest(inputs=[x_tensor(name="z")]), "has no input 'z'; its inputs are: x"),
+        (InferenceRequest(inputs=[x_tensor(), x_tensor(name="z")]),
+         "has no input 'z'; it takes: x"),
         (InferenceRequest(inputs=[x_tensor(datatype="FP64")]), "takes FP32, got FP64"),
         (InferenceRequest(inputs=[x_tensor(cols=4)]), r"takes shape \[-1, 3\].*got \[2, 4\]"),
         (
@@ -57,6 +58,12 @@ async def test_requests_that_do_not_fit_the_signature(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         await plane.infer("scaler", None, request_)
+
+
+async def test_a_model_with_one_input_takes_a_tensor_of_another_name(plane: DataPlane) -> None:
+    """As MLServer does: with one input there is nothing to confuse the tensor with."""
+    resp = await plane.infer("scaler", None, InferenceRequest(inputs=[x_tensor(name="input-0")]))
+    assert resp.outputs[0].data.tolist() == [[0, 2, 4], [6, 8, 10]]
 
 
 async def test_missing_inputs_and_disagreeing_rows(source: StaticSource) -> None:

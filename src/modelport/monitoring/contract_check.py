@@ -4,6 +4,10 @@ Numeric inputs are checked together: their arrays are concatenated into one bloc
 with the bound vectors in two numpy operations (NaN fails both comparisons, so missing values
 fall out of the same test). Only a request that fails gets the slower pass that says which
 field, which value, which rule. Categorical inputs are one ``np.isin`` each.
+
+A tabular model's rows sent as one ``[N, F]`` tensor are read as the contract's fields in
+order (a contract lists a model's features in signature order), the transposed matrix being the
+block already, without a copy.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ class Violation:
 class ContractCheck:
     """Checks requests against one contract; most requests cost a handful of numpy calls."""
 
-    __slots__ = ("_cats", "_hi", "_lo", "_numeric", "_positions", "_types", "contract")
+    __slots__ = ("_cats", "_fields", "_hi", "_lo", "_numeric", "_positions", "_types",
+                 "contract")
 
     def __init__(self, contract: Contract) -> None:
         self.contract = contract
@@ -78,6 +83,7 @@ class ContractCheck:
             if f.kind == "categorical" and f.datatype == "BYTES" and f.categories is not None
         )
         self._types = {f.name: f.datatype for f in contract.fields}
+        self._fields = tuple(f.name for f in contract.fields)
         self._positions: dict[tuple[str, ...], tuple[int, ...] | None] = {}
         """Input order of a request -> where the numeric fields are (learnt once per order)."""
 
@@ -87,6 +93,9 @@ class ContractCheck:
         Datatypes are the signature's to enforce (a mistyped input is refused after this
         stage with 400); they are listed here only beside other violations.
         """
+        if (len(inputs) == 1 and inputs[0].data.ndim == 2
+                and inputs[0].name not in self._types):
+            return self._matrix_violations(inputs[0])
         found: list[Violation] = []
         if self._numeric:
             order = tuple([t.name for t in inputs])
@@ -107,6 +116,34 @@ class ContractCheck:
                          if t.name in types and t.datatype != types[t.name]]
         return found
 
+    def _matrix_violations(self, tensor: Tensor) -> list[Violation]:
+        """Rows sent as one ``[N, F]`` tensor, column j being feature j."""
+        names = tensor.features or self._fields
+        data = tensor.data
+        found: list[Violation] = []
+        if data.shape[1] != len(names):
+            return found  # not this model's rows: the signature check refuses them
+        if self._numeric and tensor.datatype in _NUMERIC_TYPES:
+            positions = self._positions.get(names, ())
+            if positions == ():
+                positions = self._learn(names)
+            if positions is not None:
+                block = data.T
+                if positions != tuple(range(len(names))):
+                    block = block[list(positions)]
+                self._check_values(block, found)
+        if self._cats and tensor.datatype == "BYTES":
+            where = {name: j for j, name in enumerate(names)}
+            for rule, allowed in self._cats:
+                j = where.get(rule.name)
+                if j is not None:
+                    _check_categories(rule, allowed, data[:, j], found)
+        if found:
+            types = self._types
+            found[:0] = [Violation(n, "type", tensor.datatype, types[n]) for n in names
+                         if n in types and tensor.datatype != types[n]]
+        return found
+
     def _learn(self, order: tuple[str, ...]) -> tuple[int, ...] | None:
         where = {name: i for i, name in enumerate(order)}
         found = tuple(where.get(rule.name, -1) for rule in self._numeric)
@@ -125,11 +162,15 @@ class ContractCheck:
                     len(positions), -1)
             except ValueError:  # differing shapes: the signature check will say so
                 return False
+        self._check_values(block, found)
+        return True
+
+    def _check_values(self, block: np.ndarray[Any, Any], found: list[Violation]) -> None:
+        """``block[i]`` holds the values of numeric rule i."""
         if ((block >= self._lo) & (block <= self._hi)).all():
-            return True
+            return
         for i, rule in enumerate(self._numeric):
             _explain(rule, block[i], found)
-        return True
 
     def _check_each(self, by_name: dict[str, Tensor], found: list[Violation]) -> None:
         for rule in self._numeric:

@@ -69,11 +69,23 @@ def log_record(
 
     When every input is a consecutive piece of one flat array, in order (how the JSON codec
     decodes a request whose inputs share a datatype), the record keeps that one array
-    instead of a view per input; :func:`records_to_tables` splits it again.
+    instead of a view per input; :func:`records_to_tables` splits it again. A tabular
+    model's ``[N, F]`` tensor is kept the same way (its transpose, one feature per row), under
+    the feature names, so the log holds the same columns whichever form the client sent.
     """
-    names = tuple([t.name for t in inputs])
-    packed = _packed(inputs)
-    arrays = (packed,) if packed is not None else tuple([t.data for t in inputs])
+    features = inputs[0].features if len(inputs) == 1 else None
+    arrays: tuple[Array, ...]
+    if features is not None:
+        names = features
+        data = inputs[0].data
+        if len(names) == 1:
+            arrays = (data[:, 0],)
+        else:  # packed, as below: one row a view in the usual layout, more rows transposed
+            arrays = (data.reshape(-1) if data.shape[0] == 1 else data.T,)
+    else:
+        names = tuple([t.name for t in inputs])
+        packed = _packed(inputs)
+        arrays = (packed,) if packed is not None else tuple([t.data for t in inputs])
     return _NEW_RECORD((
         ts, request_id, endpoint, model, version, protocol, latency_s, names, arrays,
         tuple([t.name for t in outputs]), tuple([t.data for t in outputs]), violations,

@@ -23,17 +23,26 @@ def server_metadata(
 def model_metadata(
     name: str, versions: Iterable[str | int], platform: str, signature: Signature | None
 ) -> dict[str, Any]:
-    """The model metadata body; a model without a known signature lists no tensors."""
+    """The model metadata body; a model without a known signature lists no tensors.
+
+    A tabular model whose features share a datatype advertises its one ``[-1, F]`` input;
+    the tensor's ``parameters.feature_names`` (REST only: gRPC metadata has no such field)
+    say which feature each column holds.
+    """
+    if signature is None:
+        inputs: list[dict[str, Any]] = []
+        outputs: list[dict[str, Any]] = []
+    else:
+        inputs = [_tensor(s.name, s.datatype, s.shape) for s in signature.wire_inputs]
+        if signature.matrix is not None:
+            inputs[0]["parameters"] = {"feature_names": signature.input_names}
+        outputs = [_tensor(s.name, s.datatype, s.shape) for s in signature.outputs]
     return {
         "name": name,
         "versions": [str(v) for v in versions],
         "platform": platform,
-        "inputs": [_tensor(s.name, s.datatype, s.shape) for s in signature.inputs]
-        if signature
-        else [],
-        "outputs": [_tensor(s.name, s.datatype, s.shape) for s in signature.outputs]
-        if signature
-        else [],
+        "inputs": inputs,
+        "outputs": outputs,
     }
 
 

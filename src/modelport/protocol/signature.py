@@ -1,8 +1,11 @@
 """A model's signature: its named inputs and outputs, with datatype and shape.
 
-The shape uses -1 for a variable dimension; the first dimension is the batch. Tabular models
-have one input per feature, each of shape ``[-1]``, so rows from CSV, Parquet or JSON records
-map to inputs by column name.
+The shape uses -1 for a variable dimension; the first dimension is the batch. A tabular
+signature stores one input per feature, each of shape ``[-1]``, so rows from CSV, Parquet or
+JSON records map to inputs by column name. On the wire such a model also takes the form every
+Open Inference Protocol client sends: one ``[-1, F]`` tensor holding the rows
+(:attr:`Signature.matrix`), which is what its metadata advertises when the features share one
+datatype.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from typing import Any
 
 from modelport.errors import InvalidInput
 from modelport.protocol.datatypes import DATATYPES
+
+MATRIX_INPUT = "input-0"
+"""The advertised name of a tabular model's one ``[-1, F]`` input (any name is accepted)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +81,23 @@ class Signature:
 
     def input(self, name: str) -> TensorSpec | None:
         return self._by_name.get(name)
+
+    @property
+    def matrix(self) -> TensorSpec | None:
+        """The one ``[-1, F]`` tensor a tabular model takes, its columns the features in
+        order; None unless the signature is tabular and every feature has one datatype."""
+        if not self.tabular or not self.inputs:
+            return None
+        datatype = self.inputs[0].datatype
+        if any(s.datatype != datatype or s.shape != (-1,) for s in self.inputs):
+            return None
+        return TensorSpec(name=MATRIX_INPUT, datatype=datatype, shape=(-1, len(self.inputs)))
+
+    @property
+    def wire_inputs(self) -> tuple[TensorSpec, ...]:
+        """The inputs as generic clients should send them: the matrix form when there is one."""
+        matrix = self.matrix
+        return (matrix,) if matrix is not None else self.inputs
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -21,6 +21,9 @@ class Tensor:
     datatype: str
     data: np.ndarray[Any, Any]
     parameters: Parameters = field(default_factory=dict)
+    features: tuple[str, ...] | None = None
+    """Set once a tabular model accepted this ``[rows, F]`` tensor: the feature each column
+    holds, in order, so monitoring logs named columns whichever form the client sent."""
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -1,14 +1,16 @@
 """What every tabular runtime (scikit-learn, XGBoost, LightGBM) shares.
 
-A tabular model takes one input per feature, each a column of shape ``[-1]``, named after the
-model's own feature names (``f0..fN-1`` when it was trained without names). A classifier
-answers with two outputs, ``predict`` (one label per row) and ``predict_proba`` (one column per
-class); a regressor answers with ``predict`` alone.
+A tabular model's signature has one input per feature, each a column of shape ``[-1]``, named
+after the model's own feature names (``f0..fN-1`` when it was trained without names). A batch
+arrives either as those columns or as a :class:`FeatureMatrix` (the ``[rows, F]`` tensor most
+clients send), which looks like the columns to anyone reading it by name and hands its matrix
+straight to the framework. A classifier answers with two outputs, ``predict`` (one label per
+row) and ``predict_proba`` (one column per class); a regressor answers with ``predict`` alone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +92,43 @@ def classifier_result(proba: Array) -> dict[str, Array]:
     return {PREDICT: labels, PREDICT_PROBA: proba}
 
 
+class FeatureMatrix(Mapping[str, Array]):
+    """A ``[rows, F]`` matrix seen as its named feature columns (views, never copies).
+
+    Whoever reads it by name (a cache key, a merge of mixed requests) sees columns; a
+    :class:`ColumnStacker` takes :attr:`matrix` as it is.
+    """
+
+    __slots__ = ("_index", "matrix", "names")
+
+    def __init__(self, names: tuple[str, ...], matrix: Array,
+                 index: Mapping[str, int] | None = None) -> None:
+        self.names = names
+        self.matrix = matrix
+        self._index = index if index is not None else {n: j for j, n in enumerate(names)}
+
+    def __getitem__(self, name: str) -> Array:
+        column: Array = self.matrix[:, self._index[name]]
+        return column
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    @property
+    def rows(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def with_matrix(self, matrix: Array) -> FeatureMatrix:
+        """The same features over another matrix (e.g. several requests stacked)."""
+        return FeatureMatrix(self.names, matrix, self._index)
+
+    def __repr__(self) -> str:
+        return f"FeatureMatrix({len(self.names)} features, {self.rows} rows)"
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnStacker:
     """Stacks named feature columns into one ``[rows, features]`` matrix, in model order."""
@@ -102,6 +141,9 @@ class ColumnStacker:
         object.__setattr__(self, "_known", frozenset(self.names))
 
     def __call__(self, inputs: Batch) -> Array:
+        if type(inputs) is FeatureMatrix and inputs.names == self.names:
+            matrix = inputs.matrix
+            return matrix if matrix.dtype == self.dtype else matrix.astype(self.dtype)
         if len(inputs) != len(self.names) or not self._known.issuperset(inputs):
             raise self._name_error(inputs)
         names = self.names

@@ -27,6 +27,7 @@ import numpy as np
 from modelport.config import BatchingSettings
 from modelport.errors import InvalidInput, ModelportError, PredictionFailed, Unavailable
 from modelport.runtimes.base import Array, Batch
+from modelport.runtimes.tabular import FeatureMatrix
 
 __all__ = ["Arrivals", "BatchObserver", "BatchPolicy", "BatchStats", "Batcher", "Predict"]
 
@@ -353,8 +354,7 @@ class Batcher:
     def _run_batch(self, items: list[_Item]) -> list[Outcome]:
         if len(items) == 1:
             return [self._call(items[0].inputs, items[0].rows)]
-        names = list(items[0].inputs)
-        merged = {name: np.concatenate([it.inputs[name] for it in items]) for name in names}
+        merged = _merge([it.inputs for it in items])
         total = sum(it.rows for it in items)
         outcome = self._call(merged, total)
         if isinstance(outcome, ModelportError):
@@ -389,7 +389,18 @@ class Batcher:
         return outputs
 
 
+def _merge(batches: list[Batch]) -> Batch:
+    """Several requests' inputs as one batch: matrices stacked when every request sent one,
+    else column by column (a FeatureMatrix reads as its columns)."""
+    first = batches[0]
+    if type(first) is FeatureMatrix and all(type(b) is FeatureMatrix for b in batches):
+        return first.with_matrix(np.concatenate([b.matrix for b in batches]))  # type: ignore[attr-defined]
+    return {name: np.concatenate([b[name] for b in batches]) for name in first}
+
+
 def _rows(inputs: Batch) -> int:
+    if type(inputs) is FeatureMatrix:
+        return inputs.rows
     rows = -1
     for name, arr in inputs.items():
         if arr.ndim == 0:

@@ -102,7 +102,8 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             name=meta["name"],
             versions=meta["versions"],
             platform=meta["platform"],
-            inputs=[tensor(**t) for t in meta["inputs"]],
+            inputs=[tensor(name=t["name"], datatype=t["datatype"], shape=t["shape"])
+                    for t in meta["inputs"]],
             outputs=[tensor(**t) for t in meta["outputs"]],
         )
 

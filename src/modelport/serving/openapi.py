@@ -1,7 +1,9 @@
 """The OpenAPI document, built from each served model's signature, and the ``/docs`` page.
 
 Each model gets its own ``/v1/models/{name}:predict`` path whose row schema names its
-features and their types, so generated clients and the docs page know what to send.
+features and their types, and its own ``/v2/models/{name}/infer`` path whose schema and example
+show the tensors it takes (for a tabular model, one ``[N, F]`` tensor or one ``[N]`` tensor per
+feature), so generated clients and the docs page know what to send.
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ def openapi_document(
     paths: dict[str, Any] = {}
     for name, signature in models:
         paths[f"/v1/models/{name}:predict"] = {"post": _predict_operation(name, signature)}
+        if signature is not None and signature.inputs:
+            paths[f"/v2/models/{name}/infer"] = {"post": _infer_operation(name, signature)}
     paths.update(_v2_paths())
     return {
         "openapi": "3.1.0",
@@ -123,6 +127,68 @@ def _predict_operation(name: str, signature: Signature | None) -> dict[str, Any]
         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
         "responses": {"200": _json("predictions, one per row", answer), **_errors()},
     }
+
+
+def _tensor_schema(spec: TensorSpec, description: str) -> dict[str, Any]:
+    rank = len(spec.shape)
+    return {
+        "type": "object",
+        "description": description,
+        "required": ["name", "shape", "datatype", "data"],
+        "properties": {
+            "name": {"type": "string", "const": spec.name},
+            "datatype": {"type": "string", "const": spec.datatype},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 0},
+                      "minItems": rank, "maxItems": rank},
+            "parameters": {"type": "object"},
+            "data": {"type": "array"},
+        },
+    }
+
+
+def _infer_operation(name: str, signature: Signature) -> dict[str, Any]:
+    """The V2 infer call of one model: the tensor forms it takes, with an example body."""
+    matrix = signature.matrix
+    forms = []
+    if matrix is not None:
+        width = matrix.shape[1]
+        matrix_form = _tensor_schema(
+            matrix, f"one [rows, {width}] tensor, columns in feature order: "
+            + ", ".join(signature.input_names) + " (any input name is accepted)")
+        matrix_form["properties"].pop("name")
+        forms.append({"type": "array", "minItems": 1, "maxItems": 1, "items": matrix_form})
+        example = [{"name": matrix.name, "shape": [1, width], "datatype": matrix.datatype,
+                    "data": [_zero(matrix.datatype)] * width}]
+    else:
+        example = [{"name": s.name, "shape": [1, *(max(d, 1) for d in s.shape[1:])],
+                    "datatype": s.datatype, "data": [_zero(s.datatype)]}
+                   for s in signature.inputs]
+    columns = [_tensor_schema(s, f"input {s.name}, shape {list(s.shape)}")
+               for s in signature.inputs]
+    forms.append({"type": "array", "minItems": len(columns), "maxItems": len(columns),
+                  "items": {"anyOf": columns}})
+    body = {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {**_V2_REQUEST["properties"],  # type: ignore[dict-item]
+                       "inputs": forms[0] if len(forms) == 1 else {"oneOf": forms}},
+        "example": {"inputs": example},
+    }
+    return {
+        "summary": f"Open Inference Protocol inference with {name}",
+        "operationId": f"infer_{name}",
+        "tags": ["v2"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": _json("outputs", {"$ref": "#/components/schemas/InferenceResponse"}),
+            "413": _json("body over the size limit", {"$ref": "#/components/schemas/Error"}),
+            **_errors(),
+        },
+    }
+
+
+def _zero(datatype: str) -> Any:
+    return {"BOOL": False, "BYTES": ""}.get(datatype, 0.0 if datatype.startswith("FP") else 0)
 
 
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -192,6 +258,7 @@ textarea{width:100%;height:7rem}pre{background:#f6f6f6;padding:.5rem;overflow:au
 <script>
 function example(s){
   if(!s)return null;
+  if(s.example!==undefined)return s.example;
   if(s.oneOf)return example(s.oneOf[0]);
   if(s.type==="object"){
     const o={};for(const k in (s.properties||{}))o[k]=example(s.properties[k]);return o}

@@ -3,15 +3,23 @@
 Checking a request then costs one dict lookup and a few comparisons per input: names, datatype,
 rank, fixed dimensions and an equal number of rows. Every refusal names the model, the input,
 what the signature wants and what came.
+
+A tabular model takes its rows in either form: one ``[N]`` tensor per feature, or one ``[N, F]``
+tensor (any name, as MLServer accepts: a model with one input has nothing to confuse it with).
+The matrix becomes a :class:`FeatureMatrix` without a copy. A model with exactly one input
+likewise accepts a single tensor under another name.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from modelport.errors import InvalidInput, PredictionFailed
 from modelport.protocol.datatypes import oip_datatype
 from modelport.protocol.signature import Signature
 from modelport.protocol.types import InferenceRequest, RequestedOutput, Tensor
-from modelport.runtimes.base import Array
+from modelport.runtimes.base import Array, Batch
+from modelport.runtimes.tabular import FeatureMatrix
 
 __all__ = ["SignaturePlan"]
 
@@ -23,7 +31,8 @@ class SignaturePlan:
     """Validates requests against one model version's signature and picks its outputs."""
 
     __slots__ = (
-        "_inputs", "_model", "_order", "_out_order", "_outputs", "batchable", "layout", "open"
+        "_inputs", "_matrix", "_model", "_order", "_out_order", "_outputs", "batchable",
+        "layout", "open",
     )
 
     def __init__(self, model: str, signature: Signature) -> None:
@@ -38,6 +47,10 @@ class SignaturePlan:
             for s in signature.inputs
         }
         self._order = tuple(s.name for s in signature.inputs)
+        matrix = signature.matrix
+        self._matrix = None if matrix is None else (matrix.datatype, FeatureMatrix(self._order,
+                                                                                 _NO_ROWS))
+        """The datatype of the ``[N, F]`` form and an empty FeatureMatrix to copy its index."""
         self._outputs = {s.name: s.datatype for s in signature.outputs}
         self._out_order = tuple(s.name for s in signature.outputs)
         self.open = not signature.inputs
@@ -49,56 +62,104 @@ class SignaturePlan:
         """One batching layout key for every valid request, when the signature fixes every
         non-batch dimension (validated requests then always merge); else None."""
 
-    def inputs(self, request: InferenceRequest) -> dict[str, Array]:
+    def inputs(self, request: InferenceRequest) -> Batch:
         """The request's arrays by name, in signature order, or InvalidInput saying why not."""
         if request.outputs is not None:
             self._check_requested(request.outputs)
+        tensors = request.inputs
         if self.open:
-            return {t.name: t.data for t in request.inputs}
+            return {t.name: t.data for t in tensors}
         specs = self._inputs
+        if len(tensors) == 1 and tensors[0].name not in specs:
+            if self._matrix is not None:
+                return self._matrix_batch(tensors[0])
+            if len(specs) == 1:  # one input: the name cannot be confused with another
+                name = self._order[0]
+                return {name: self._checked(name, specs[name], tensors[0])}
         batch: dict[str, Array] = {}
         rows = -1
-        for tensor in request.inputs:
+        for tensor in tensors:
             name = tensor.name
             spec = specs.get(name)
             if spec is None:
-                raise InvalidInput(
-                    f"model {self._model!r} has no input {name!r}; its inputs are: "
-                    f"{', '.join(self._order)}"
-                )
-            datatype, shape, rank, fixed = spec
-            if tensor.datatype != datatype:
-                raise InvalidInput(
-                    f"model {self._model!r} input {name!r} takes {datatype}, got "
-                    f"{tensor.datatype}; send the data as {datatype}"
-                )
-            arr = tensor.data
-            got = arr.shape
-            if len(got) != rank or (
-                fixed is not None and any(got[axis] != size for axis, size in fixed)
-            ):
-                raise InvalidInput(
-                    f"model {self._model!r} input {name!r} takes shape {_show(shape)} "
-                    f"(-1 is any size), got {list(got)}"
-                )
-            if rank:
+                raise self._unknown(name, len(tensors))
+            arr = self._checked(name, spec, tensor)
+            if spec[2]:
                 if rows == -1:
-                    rows = got[0]
-                elif got[0] != rows:
+                    rows = arr.shape[0]
+                elif arr.shape[0] != rows:
                     raise InvalidInput(
-                        f"model {self._model!r}: input {name!r} has {got[0]} row(s) but earlier "
-                        f"inputs have {rows}; every input needs the same first dimension"
+                        f"model {self._model!r}: input {name!r} has {arr.shape[0]} row(s) but "
+                        f"earlier inputs have {rows}; every input needs the same first dimension"
                     )
             batch[name] = arr
         if len(batch) != len(specs):
             missing = [n for n in self._order if n not in batch]
             raise InvalidInput(
                 f"model {self._model!r} is missing input(s) {', '.join(map(repr, missing))}; "
-                f"it takes: {', '.join(self._order)}"
+                f"it takes: {self._takes()}"
             )
         if tuple(batch) != self._order:
             batch = {n: batch[n] for n in self._order}
         return batch
+
+    def _checked(self, name: str, spec: _Spec, tensor: Tensor) -> Array:
+        """The tensor's array once its datatype, rank and fixed dimensions fit ``spec``."""
+        datatype, shape, rank, fixed = spec
+        if tensor.datatype != datatype:
+            raise InvalidInput(
+                f"model {self._model!r} input {name!r} takes {datatype}, got "
+                f"{tensor.datatype}; send the data as {datatype}"
+            )
+        arr = tensor.data
+        got = arr.shape
+        if len(got) != rank or (
+            fixed is not None and any(got[axis] != size for axis, size in fixed)
+        ):
+            raise InvalidInput(
+                f"model {self._model!r} input {name!r} takes shape {_show(shape)} "
+                f"(-1 is any size), got {list(got)}"
+            )
+        return arr
+
+    def _matrix_batch(self, tensor: Tensor) -> FeatureMatrix:
+        """A tabular model's rows sent as one ``[N, F]`` tensor, as a FeatureMatrix view."""
+        assert self._matrix is not None
+        datatype, empty = self._matrix
+        width = len(self._order)
+        arr = tensor.data
+        if tensor.datatype != datatype:
+            raise InvalidInput(
+                f"model {self._model!r} takes its rows as one {datatype} tensor of shape "
+                f"[-1, {width}], got {tensor.datatype} in {tensor.name!r}; send the data as "
+                f"{datatype}"
+            )
+        if arr.ndim != 2 or arr.shape[1] != width:
+            raise InvalidInput(
+                f"model {self._model!r} takes its rows as one tensor of shape [-1, {width}] "
+                f"(one row per example, one column per feature: {_names(self._order)}), got "
+                f"{tensor.name!r} of shape {list(arr.shape)}"
+                + (f"; for one row send shape [1, {width}]" if arr.shape == (width,) else "")
+            )
+        tensor.features = self._order
+        return empty.with_matrix(arr)
+
+    def _unknown(self, name: str, sent: int) -> InvalidInput:
+        if self._matrix is not None and sent > 1:
+            return InvalidInput(
+                f"model {self._model!r} has no input {name!r}; send either one [N, "
+                f"{len(self._order)}] tensor holding every feature, or one [N] tensor per "
+                f"feature named {_names(self._order)}, not a mix"
+            )
+        return InvalidInput(
+            f"model {self._model!r} has no input {name!r}; it takes: {self._takes()}"
+        )
+
+    def _takes(self) -> str:
+        if self._matrix is not None:
+            return (f"one [N, {len(self._order)}] {self._matrix[0]} tensor, or one [N] tensor "
+                    f"per feature: {_names(self._order)}")
+        return ", ".join(self._order)
 
     def outputs(self, request: InferenceRequest, produced: dict[str, Array]) -> list[Tensor]:
         """The requested outputs (every signature output when none was named) as tensors."""
@@ -127,6 +188,14 @@ class SignaturePlan:
                     f"model {self._model!r} has no output {out.name!r}; its outputs are: "
                     f"{', '.join(self._out_order)}"
                 )
+
+
+_NO_ROWS: Array = np.empty((0, 0))
+
+
+def _names(names: tuple[str, ...], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
 
 
 def _show(shape: tuple[int, ...]) -> str:
