@@ -143,3 +143,46 @@ def test_pandas_column_views_are_never_taken_as_the_block() -> None:
               FieldRule(name="b", datatype="FP64", min=0, max=1))
     found = ContractCheck(Contract(model="m", fields=fields)).violations(inputs)
     assert [(v.field, v.rule, v.row, v.value) for v in found] == [("a", "max", 1, 9.0)]
+
+
+NUMERIC = Contract(
+    model="fraud",
+    fields=(
+        FieldRule(name="amount", datatype="FP32", min=0.0, max=100.0),
+        FieldRule(name="hour", datatype="FP32", min=0, max=23),
+        FieldRule(name="score", datatype="FP32", nullable=True),
+    ),
+)
+
+
+def test_a_matrix_is_read_as_the_fields_in_order_and_agrees_with_columns() -> None:
+    check = ContractCheck(NUMERIC)
+    matrix = np.array([[5.0, 1.0, 0.1], [-1.0, 30.0, np.nan], [7.0, np.nan, 0.2]],
+                      dtype=np.float32)
+    as_matrix = check.violations([Tensor(name="input-0", datatype="FP32", data=matrix)])
+    as_columns = check.violations([Tensor(name=f.name, datatype="FP32", data=matrix[:, j].copy())
+                                   for j, f in enumerate(NUMERIC.fields)])
+    assert as_matrix == as_columns
+    assert {(v.field, v.rule, v.row) for v in as_matrix} == {
+        ("amount", "min", 1), ("hour", "max", 1), ("hour", "missing", 2)}
+    clean = np.array([[5.0, 1.0, 0.1]], dtype=np.float32)
+    assert check.violations([Tensor(name="rows", datatype="FP32", data=clean)]) == []
+
+
+def test_a_matrix_of_another_width_or_type_is_left_to_the_signature_check() -> None:
+    check = ContractCheck(NUMERIC)
+    wide = np.full((1, 4), 1e9, dtype=np.float32)
+    assert check.violations([Tensor(name="input-0", datatype="FP32", data=wide)]) == []
+    typed = check.violations([Tensor(name="input-0", datatype="FP64",
+                                     data=np.array([[500.0, 1.0, 0.0]]))])
+    assert ("amount", "max") in {(v.field, v.rule) for v in typed}
+    assert {v.field for v in typed if v.rule == "type"} == {"amount", "hour", "score"}
+
+
+def test_annotated_features_name_the_columns() -> None:
+    """Once a server has read the tensor (features set), the names decide, not the order."""
+    check = ContractCheck(NUMERIC)
+    matrix = np.array([[1.0, 500.0, 0.0]], dtype=np.float32)  # hour, amount, score
+    tensor = Tensor(name="input-0", datatype="FP32", data=matrix,
+                    features=("hour", "amount", "score"))
+    assert [(v.field, v.rule) for v in check.violations([tensor])] == [("amount", "max")]
