@@ -112,7 +112,7 @@ def test_pickle_refused_unless_trusted(run: Run, tmp_path: Path) -> None:
     assert run_json(run, "models", "list") == []
     code, _, err = run("models", "register", str(path), "--name", "clf", "--trust-pickle")
     assert code == 0, err
-    assert run_json(run, "models", "show", "clf")["trust_pickle"] is True
+    assert run_json(run, "models", "show", "clf:1")["trust_pickle"] is True
 
 
 def test_bad_options_and_dead_database(
@@ -156,3 +156,46 @@ def test_a_malformed_signature_file_is_a_clear_error(
     )
     assert code == 1 and "is not a signature" in err and "unexpected" not in err
     assert run_json(run, "models", "list") == []
+
+
+def test_delete_guard_names_the_commands_that_free_the_version(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    model, _, _ = tiny_xgb
+    run("models", "register", str(model), "--name", "m", "--alias", "production")
+    code, _, err = run("models", "delete", "m:1", "--yes")
+    assert code == 1
+    assert "modelport models alias m production VERSION" in err
+    assert "modelport models unalias m production" in err
+    assert "set_alias" not in err and "delete_alias" not in err
+    code, out, err = run("models", "unalias", "m", "production")
+    assert code == 0 and "m@production removed (was version 1)" in out, err
+    code, _, err = run("models", "delete", "m:1", "--yes")
+    assert code == 0, err
+
+
+def test_show_a_bare_name_gives_the_model_overview(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    model, _, _ = tiny_xgb
+    run("models", "register", str(model), "--name", "m", "--alias", "production",
+        "--metric", "auc=0.91")
+    run("models", "register", str(model), "--name", "m", "--metric", "auc=0.93")
+    code, out, err = run("models", "show", "m")
+    assert code == 0, err
+    assert "m: 2 version(s)" in out
+    assert "production" in out and "auc=0.91" in out and "auc=0.93" in out  # every version
+    assert "m:2" in out  # then the latest version's details
+    assert "request forms: one FP32 tensor of shape [N, 3]" in out
+    doc = run_json(run, "models", "show", "m")
+    assert [v["version"] for v in doc["versions"]] == [1, 2]
+    assert doc["latest"]["version"] == 2
+    one = run_json(run, "models", "show", "m@production")
+    assert one["version"] == 1 and one["aliases"] == ["production"]
+
+
+def test_bracketed_text_in_errors_is_printed_as_it_is(run: Run) -> None:
+    """Rich markup must not eat user text such as ``modelport[redis]``."""
+    code, _, err = run("models", "show", "x[redis]")
+    assert code == 1
+    assert "'x[redis]'" in err, err

@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from modelport.cli.common import JSON_OPTION, current_actor, open_registry
-from modelport.cli.output import console, print_fields, print_json, print_table
+from modelport.cli.output import console, print_fields, print_json, print_line, print_table
 from modelport.errors import InvalidInput
 from modelport.routing.abtest import ABReport
 from modelport.routing.controller import Controller
@@ -263,4 +263,4 @@ def _print_report(report: ABReport) -> None:
     if report.unmatched_outcomes:
         console.print(f"{report.unmatched_outcomes} outcome(s) match no answered request yet")
     for note in report.notes:
-        console.print(f"note: {note}")
+        print_line(f"note: {note}")

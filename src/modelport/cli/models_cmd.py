@@ -13,7 +13,13 @@ from modelport.cli.common import (
     parse_metrics,
     parse_pairs,
 )
-from modelport.cli.output import console, err_console, print_fields, print_json, print_table
+from modelport.cli.output import (
+    console,
+    print_fields,
+    print_json,
+    print_line,
+    print_table,
+)
 from modelport.errors import InvalidInput, ModelportError
 from modelport.protocol.signature import Signature
 from modelport.registry import Registry, VersionInfo, parse_ref
@@ -184,12 +190,17 @@ def versions(
     if json_out:
         print_json([i.to_dict() for i in infos])
         return
+    _versions_table(name, infos)
+
+
+def _versions_table(name: str, infos: list[VersionInfo]) -> None:
     print_table(
-        ["version", "flavor", "aliases", "metrics", "registered by", "created"],
+        ["version", "flavor", "status", "aliases", "metrics", "registered by", "created"],
         [
             (
                 i.version,
                 i.flavor,
+                i.status,
                 list(i.aliases) or None,
                 ", ".join(f"{k}={v:.4g}" for k, v in sorted(i.metrics.items())) or None,
                 i.registered_by,
@@ -203,15 +214,28 @@ def versions(
 
 @app.command()
 def show(
-    ref: str = typer.Argument(..., help="name, name@alias or name:version (plain name = latest)."),
+    ref: str = typer.Argument(
+        ..., help="A model name for its overview, or name@alias / name:version for one version."
+    ),
     json_out: bool = JSON_OPTION,
 ) -> None:
-    """Show one version: aliases, signature, lineage, metrics, params, tags and card."""
+    """Show a model (every version with its aliases, metrics and status, then the latest
+    version's details) or one version (signature, request forms, lineage, metrics, card)."""
+    parsed = parse_ref(ref)
     with open_registry() as registry:
-        info = registry.resolve(ref)
+        if parsed.version is not None or parsed.alias is not None:
+            info = registry.resolve(parsed)
+            infos = None
+        else:
+            infos = registry.list_versions(parsed.name)
+            info = registry.resolve(parsed)
     if json_out:
-        print_json(info.to_dict())
+        doc = info.to_dict()
+        print_json(doc if infos is None else {"name": parsed.name, "versions": [
+            i.to_dict() for i in infos], "latest": doc})
         return
+    if infos is not None:
+        _versions_table(parsed.name, infos)
     _show_version(info)
 
 
@@ -229,6 +253,20 @@ def alias(
                      details={"from": move.from_version, "to": move.to_version})
     before = f"{move.from_version} → " if move.from_version is not None else ""
     console.print(f"{name}@{alias_name}: {before}{move.to_version}")
+
+
+@app.command()
+def unalias(
+    name: str = typer.Argument(..., help="Model name."),
+    alias_name: str = typer.Argument(..., metavar="ALIAS", help="Alias to remove."),
+) -> None:
+    """Remove ALIAS from model NAME (recorded in the alias history)."""
+    with open_registry() as registry:
+        move = registry.delete_alias(name, alias_name, actor=current_actor())
+        append_audit(registry.engine, action="alias.delete", actor=current_actor(),
+                     target=f"{name}@{alias_name}", details={"from": move.from_version})
+    console.print(f"{name}@{alias_name} removed (was version {move.from_version})",
+                  highlight=False)
 
 
 @app.command()
@@ -285,6 +323,13 @@ def _show_version(info: VersionInfo) -> None:
         + [("output", s.name, s.datatype, str(list(s.shape))) for s in sig.outputs],
         title="signature",
     )
+    matrix = sig.matrix
+    if matrix is not None:
+        print_line(
+            f"request forms: one {matrix.datatype} tensor of shape [N, {matrix.shape[1]}] "
+            f"(advertised as {matrix.name!r}; any name is accepted), its columns the inputs "
+            f"above in order; or one [N] tensor per input, named as above"
+        )
     if info.card:
         from rich.markdown import Markdown
 
@@ -329,4 +374,4 @@ def _derive_contract(registry: Registry, info: VersionInfo) -> None:
     try:
         ensure_contract(registry, info, actor=current_actor())
     except ModelportError as exc:  # the version is registered; the contract can come later
-        err_console.print(f"warning: no data contract derived for {info.ref}: {exc.message}")
+        print_line(f"warning: no data contract derived for {info.ref}: {exc.message}", err=True)

@@ -14,7 +14,7 @@ import click
 import typer
 
 from modelport.cli.common import JSON_OPTION, current_actor, open_registry, parse_pairs
-from modelport.cli.output import console, print_fields, print_json, print_table
+from modelport.cli.output import console, print_fields, print_json, print_line, print_table
 from modelport.config import RegistrySettings
 from modelport.errors import InvalidInput, NotFound
 from modelport.monitoring.config import DriftConfig
@@ -97,7 +97,7 @@ def _print_drift(report: DriftReport, html: Path | None) -> None:
     print_table(("feature", "test", "statistic", "p-value", "PSI", "live rows", "verdict"), rows,
                 title=title)
     for note in report.notes:
-        console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        print_line(f"note: {note}")
     verdict = ("[bold red]drift[/] in " + ", ".join(report.drifted_features)
                if report.drifted else "[green]no drift[/]")
     console.print(f"{verdict} (alpha {report.alpha}, {report.correction.upper()} corrected "

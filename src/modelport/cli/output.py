@@ -1,4 +1,8 @@
-"""Printing for the CLI: Rich tables for people, JSON for scripts, one-line errors."""
+"""Printing for the CLI: Rich tables for people, JSON for scripts, one-line errors.
+
+Text that did not come from this package (messages, names, notes, cell values) is escaped
+before Rich sees it: ``pip install 'modelport[redis]'`` must not lose ``[redis]`` as a tag.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -49,14 +54,23 @@ def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None)
 
 
 def print_error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def print_line(text: str, *, err: bool = False) -> None:
+    """One line of plain text, printed as it is (no markup, no highlighting)."""
+    (err_console if err else console).print(escape(text), highlight=False, soft_wrap=True)
 
 
 def _cell(value: Any) -> str:
+    return escape(_text(value))
+
+
+def _text(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, list | tuple):
-        return ", ".join(_cell(v) for v in value)
+        return ", ".join(_text(v) for v in value)
     return str(value)

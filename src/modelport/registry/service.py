@@ -282,6 +282,7 @@ def _aliased(name: str, version: int, pointing: list[str]) -> Conflict:
     names = ", ".join(pointing)
     return Conflict(
         f"cannot delete {name}:{version}: alias {names} points at it; move the alias to "
-        f"another version (set_alias) or remove it (delete_alias) first",
+        f"another version (modelport models alias {name} {pointing[0]} VERSION) or remove it "
+        f"(modelport models unalias {name} {pointing[0]}) first",
         details={"aliases": pointing},
     )
