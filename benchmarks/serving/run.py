@@ -309,6 +309,10 @@ def plan(
             lambda: S.modelport(w, features, row, home, batching=True, grpc=False, lean=True),
         ),
         (
+            "modelport-columns",
+            lambda: S.modelport(w, features, row, home, batching=True, grpc=False, columns=True),
+        ),
+        (
             "modelport-nobatch",
             lambda: S.modelport(w, features, row, home, batching=False, grpc=False),
         ),
@@ -348,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--only",
         default="",
-        help="comma list: floor,modelport,modelport-lean,modelport-nobatch,"
+        help="comma list: floor,modelport,modelport-lean,modelport-columns,modelport-nobatch,"
         "fastapi,mlserver,mlserver-inline,bentoml,litserve",
     )
     p.add_argument(

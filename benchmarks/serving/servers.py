@@ -415,9 +415,11 @@ def modelport(
     batching: bool,
     grpc: bool,
     lean: bool = False,
+    columns: bool = False,
 ) -> Launch:
     """``modelport serve`` from the repo's venv (through serve_cmd if the CLI lacks ``serve``);
-    its defaults unless ``lean``."""
+    its defaults unless ``lean``. It gets the one [1, 30] tensor every server gets, or with
+    ``columns`` one [1] tensor per feature (the other form it accepts)."""
     port = free_port()
     grpc_port = free_port() if grpc else None
     args = [
@@ -434,19 +436,17 @@ def modelport(
         *(_supported(LEAN_FLAGS) if lean else ()),
     ]
     base = f"http://127.0.0.1:{port}"
+    name = ("modelport (lean)" if lean else "modelport" if batching
+            else "modelport (batching off)")
     return Launch(
-        name="modelport (lean)"
-        if lean
-        else "modelport"
-        if batching
-        else "modelport (batching off)",
+        name=f"{name} (column form)" if columns else name,
         cmd=[*modelport_command(), "serve", *args],
         env={"MODELPORT_HOME": str(home)},
         ready_url=f"{base}/v2/models/fraud/ready",
         infer_url=f"{base}/v2/models/fraud/infer",
-        body=named_body(features, row),
+        body=named_body(features, row) if columns else matrix_body(row),
         grpc_target=f"127.0.0.1:{grpc_port}" if grpc_port else None,
-        grpc_body="named",
+        grpc_body="named" if columns else "matrix",
         startup_s=90,
     )
 
