@@ -217,3 +217,21 @@ async def test_the_batcher_stacks_matrices_and_merges_mixed_forms(tmp_path: Path
     got = np.concatenate([o["predict_proba"][:, 1] for o in (*stacked, *mixed)])
     np.testing.assert_allclose(got, framework(np.concatenate([rows[:4], rows[2:6]])), atol=1e-6)
     await batcher.close()
+
+
+def test_the_cache_key_is_the_same_for_both_forms(tmp_path: Path) -> None:
+    from modelport.serving.cache import PredictionCache
+
+    path, _ = _xgboost(tmp_path, False)
+    plan = SignaturePlan("m", _load("xgboost", path).signature())
+    rows = X[:2].astype(np.float32)
+    matrix = plan.inputs(InferenceRequest(inputs=[
+        Tensor(name="input-0", datatype="FP32", data=rows)]))
+    columns = plan.inputs(InferenceRequest(inputs=[
+        Tensor(name=f"f{j}", datatype="FP32", data=rows[:, j].copy()) for j in range(4)]))
+    assert PredictionCache.key("1", matrix) == PredictionCache.key("1", columns)
+    other = rows.copy()
+    other[1, 3] += 1
+    changed = plan.inputs(InferenceRequest(inputs=[
+        Tensor(name="input-0", datatype="FP32", data=other)]))
+    assert PredictionCache.key("1", changed) != PredictionCache.key("1", matrix)
