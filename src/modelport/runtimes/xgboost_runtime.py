@@ -1,7 +1,8 @@
 """XGBoost Boosters saved as JSON or UBJSON (``Booster.save_model`` / ``XGBModel.save_model``).
 
-The benchmark model: predict stacks the feature columns into one float32 matrix and calls
-``Booster.inplace_predict``, which skips DMatrix construction and pandas altogether.
+The benchmark model: predict stacks the feature columns into one float32 matrix (or takes the
+``[N, F]`` matrix the client sent) and calls XGBoost's C prediction entry point directly
+(:mod:`xgboost_dense`), falling back to ``Booster.inplace_predict``; neither builds a DMatrix.
 The objective decides the outputs: ``binary:*`` and ``multi:*`` classifiers give labels and
 probabilities (binary probabilities as ``[1 - p, p]``), everything else gives ``predict``.
 """
@@ -29,6 +30,7 @@ from modelport.runtimes.tabular import (
     regressor_spec,
     softmax,
 )
+from modelport.runtimes.xgboost_dense import DensePredictor
 
 _JSON_HEAD = re.compile(rb'\A\s*\{\s*"learner"\s*:')
 # UBJSON object marker, then the key "learner" with a length prefix of any integer type.
@@ -44,6 +46,7 @@ class XGBoostRuntime(Runtime):
         self._error: type[Exception] = Exception
         self._signature: Signature | None = None
         self._stack: ColumnStacker | None = None
+        self._dense: DensePredictor | None = None
         self._mode = "regression"
 
     @classmethod
@@ -82,6 +85,10 @@ class XGBoostRuntime(Runtime):
             outputs = (regressor_spec("FP32", n_targets),)
         self._booster = booster
         self._error = xgb.core.XGBoostError
+        try:
+            self._dense = DensePredictor(booster)
+        except (AttributeError, ImportError, TypeError):  # an XGBoost laid out otherwise
+            self._dense = None
         self._stack = ColumnStacker(names, np.dtype(np.float32))
         self._signature = Signature.for_table(names, outputs, datatype="FP32")
 
@@ -110,6 +117,9 @@ class XGBoostRuntime(Runtime):
             raise InvalidInput(f"XGBoost rejected the input: {_first_line(exc)}") from None
 
     def _raw(self, matrix: Array, predict_type: str = "value") -> Array:
+        dense = self._dense
+        if dense is not None and matrix.ndim == 2 and matrix.shape[0]:
+            return dense(matrix, margin=predict_type == "margin")
         try:
             out = self._booster.inplace_predict(
                 matrix, predict_type=predict_type, validate_features=False
@@ -120,6 +130,7 @@ class XGBoostRuntime(Runtime):
 
     def unload(self) -> None:
         self._booster = None
+        self._dense = None
         self._stack = None
 
 
