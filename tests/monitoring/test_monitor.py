@@ -29,6 +29,10 @@ class Ctx:
     headers: dict[str, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def model(self) -> str:
+        return self.name
+
 
 async def answer(ctx: Ctx, request: InferenceRequest) -> InferenceResponse:
     x = request.inputs[0].data

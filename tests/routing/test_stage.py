@@ -213,3 +213,55 @@ async def test_a_finished_rollout_routes_without_measuring(
     router.table = RouteTable([route((2, 100), measure=False)])
     assert (await call(plane)).model_version == "2"
     assert router.collector.drain().empty
+
+
+async def test_monitoring_counts_and_logs_the_endpoint_whatever_model_answers() -> None:
+    """Monitor outside the Router: the endpoint label, the in-flight gauge and the log's
+    endpoint stay ``ep`` while the model ``m`` answers (routing must not rename the call)."""
+    import pyarrow as pa
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from modelport.monitoring.config import LogConfig, MonitoringConfig
+    from modelport.monitoring.inference_log import InferenceLog
+    from modelport.monitoring.monitor import Monitor
+
+    class Sink:
+        def __init__(self) -> None:
+            self.tables: list[pa.Table] = []
+
+        def write(self, model: str, version: str, day: str, table: pa.Table) -> None:
+            self.tables.append(table)
+
+    sink = Sink()
+    config = MonitoringConfig(log=LogConfig(root="memory://unused"))
+    monitor = Monitor(config, log=InferenceLog(config.log, sink=sink))
+    source = StaticSource()
+    source.add("m", 1, lambda: Echo(1.0))
+    source.add("m", 3, lambda: Echo(3.0, fail=True))
+    router = Router()
+    plane = DataPlane(ModelManager(source, ManagerConfig(poll_interval_s=0)),
+                      stages=[monitor.observe, router.stage, monitor.validate])
+    await plane.start()
+    try:
+        router.table = RouteTable([route((1, 100))])
+        for _ in range(3):
+            answer = await call(plane)
+            assert answer.model_name == "m" and answer.model_version == "1"
+        router.table = RouteTable([route((3, 100))])
+        with pytest.raises(PredictionFailed):
+            await call(plane)
+        monitor.log.close()  # type: ignore[union-attr]
+    finally:
+        await router.stop()
+        await plane.stop()
+    samples = {}
+    for family in text_string_to_metric_families(monitor.metrics.render().decode()):
+        for s in family.samples:
+            samples.setdefault(s.name, []).append((s.labels, s.value))
+    ok = [(labels, v) for labels, v in samples["modelport_requests_total"]]
+    assert {(labels["endpoint"], labels["model"], labels["status"]) for labels, v in ok if v} == {
+        ("ep", "m", "ok"), ("ep", "m", "prediction_failed")}
+    in_flight = {labels["endpoint"]: v for labels, v in samples["modelport_in_flight_requests"]}
+    assert in_flight == {"ep": 0.0}  # back to zero for the endpoint, nothing under "m"
+    logged = pa.concat_tables(sink.tables)
+    assert set(logged["endpoint"].to_pylist()) == {"ep"} and logged.num_rows == 3

@@ -34,6 +34,17 @@ def test_same_answer_as_inplace_predict(kind: str, margin: bool) -> None:
         np.testing.assert_array_equal(got, want)
 
 
+def test_a_misaligned_buffer_is_copied_not_refused() -> None:
+    """A binary tensor sits wherever the JSON header ends: often not on a 4-byte boundary."""
+    params, y = MODELS["binary"]
+    booster = xgb.train(params, xgb.DMatrix(X, label=y), num_boost_round=3)
+    raw = b"\x00" * 3 + X[:4].tobytes()
+    misaligned = np.frombuffer(raw, dtype=np.float32, offset=3).reshape(4, 5)
+    assert not misaligned.flags.aligned
+    np.testing.assert_array_equal(DensePredictor(booster)(misaligned),
+                                  booster.inplace_predict(X[:4], validate_features=False))
+
+
 def test_each_answer_is_its_own_array() -> None:
     """XGBoost reuses its output buffer: an earlier answer must not change under a later call."""
     params, y = MODELS["binary"]

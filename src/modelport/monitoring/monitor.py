@@ -38,10 +38,15 @@ class CallInfo(Protocol):
     """What the stages read from the server's call context."""
 
     name: str
+    """The endpoint addressed (what metrics and the log count the request under)."""
     version: str | None
     protocol: str
     headers: Mapping[str, str]
     notes: dict[str, Any]
+
+    @property
+    def model(self) -> str:
+        """The model that answers (routing's choice, else ``name``)."""
 
 
 C = TypeVar("C", bound=CallInfo)
@@ -129,7 +134,7 @@ class Monitor:
             except BaseException as exc:
                 gauge.value -= 1
                 kind = exc.kind if isinstance(exc, ModelportError) else ErrorKind.INTERNAL
-                metrics.request_failed(ctx.name, ctx.name, ctx.version or "", ctx.protocol,
+                metrics.request_failed(ctx.name, ctx.model, ctx.version or "", ctx.protocol,
                                        kind.value, time.perf_counter() - started)
                 raise
             elapsed = time.perf_counter() - started
@@ -158,17 +163,18 @@ class Monitor:
             return nxt
 
         async def validated(ctx: C, request: InferenceRequest) -> InferenceResponse:
-            check = await contracts.check_for(ctx.name)
+            model = ctx.model  # routing runs first: the contract is the answering model's
+            check = await contracts.check_for(model)
             if check is not None:
                 policy = check.contract.policy or default
                 if policy != "off":
                     found = check.violations(request.inputs)
                     if found:
                         for v in found:
-                            metrics.counter(metrics.violations, ctx.name, v.field, v.rule,
+                            metrics.counter(metrics.violations, model, v.field, v.rule,
                                             policy).add()
                         if policy == "reject":
-                            raise contract_error(ctx.name, found)
+                            raise contract_error(model, found)
                         ctx.notes[_NOTE] = ";".join(
                             dict.fromkeys(f"{v.field}:{v.rule}" for v in found))
             return await nxt(ctx, request)

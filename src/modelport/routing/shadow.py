@@ -84,7 +84,7 @@ async def mirror(
         done = counts()
         done.mirrored += 1
         done.failed += 1
-        log.debug("shadow %s:%s failed: %s", ctx.name, ctx.version, exc)
+        log.debug("shadow %s:%s failed: %s", ctx.model, ctx.version, exc)
         return
     latency_ms = (time.perf_counter() - start) * 1000.0
     result = await primary

@@ -66,8 +66,7 @@ class Router:
                       request: InferenceRequest) -> InferenceResponse:
         key = route.sticky_key(ctx.headers, request.parameters) if route.sticky else None
         arm = route.pick(key)
-        ctx.notes["endpoint"] = ctx.name
-        ctx.name = arm.model
+        ctx.target = arm.model
         ctx.version = str(arm.version)
         if route.assign and request.id is None:
             request.id = uuid.uuid4().hex  # outcomes are reported against it

@@ -43,8 +43,10 @@ class DensePredictor:
         self._args = tuple(_args(margin) for margin in (False, True))
 
     def __call__(self, matrix: Array, *, margin: bool = False) -> Array:
-        data = matrix if matrix.dtype == np.float32 and matrix.flags.c_contiguous else (
-            np.ascontiguousarray(matrix, dtype=np.float32))
+        data = matrix
+        if data.dtype != np.float32 or not data.flags.c_contiguous or not data.flags.aligned:
+            # XGBoost refuses a misaligned pointer (a binary tensor at an odd body offset)
+            data = np.array(data, dtype=np.float32, order="C")
         rows, cols = data.shape
         interface = b'{"data":[%d,true],"shape":[%d,%d],"typestr":"<f4","version":3}' % (
             data.ctypes.data, rows, cols)

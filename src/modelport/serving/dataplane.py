@@ -88,7 +88,7 @@ class DataPlane:
         return await self._pipeline(ctx, request)
 
     async def _core(self, ctx: CallContext, request: InferenceRequest) -> InferenceResponse:
-        return await self._answer(ctx.name, ctx.version, request)
+        return await self._answer(ctx.model, ctx.version, request)
 
     async def _answer(
         self, name: str, version: str | None, request: InferenceRequest

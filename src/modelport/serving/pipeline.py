@@ -7,7 +7,9 @@ chain once, in one place, around its core (validate against the signature, batch
 
 A :class:`CallContext` travels with each request: transports fill in what they know (protocol,
 headers or gRPC metadata, the authenticated principal); stages read it and leave notes in it
-(the version that answered, timings) for stages further out.
+(the version that answered, timings) for stages further out. ``name`` is the endpoint the caller
+addressed and never changes; routing records the model it picked in ``target``, so a stage
+outside routing counts and logs the endpoint whatever model answered.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ class CallContext:
     """What is known about one inference call beyond its payload."""
 
     name: str
-    """The model or endpoint name the caller addressed."""
+    """The model or endpoint name the caller addressed; never reassigned."""
 
     version: str | None = None
     """The version asked for (None = what the name resolves to); routing may set it."""
+
+    target: str | None = None
+    """The model routing chose to answer (None: the model named ``name``)."""
 
     protocol: str = "rest"
     """``rest`` or ``grpc``."""
@@ -42,6 +47,11 @@ class CallContext:
 
     notes: dict[str, Any] = field(default_factory=dict)
     """Free-form facts stages share, e.g. ``queue_ms`` or ``shadow``."""
+
+    @property
+    def model(self) -> str:
+        """The model that answers: routing's choice, else the name addressed."""
+        return self.target or self.name
 
 
 Infer = Callable[[CallContext, InferenceRequest], Awaitable[InferenceResponse]]
