@@ -53,7 +53,7 @@ def routes(ctx: ConsoleContext) -> list[Route]:
         since = params.get("since", "1h").strip()
         window = parse_duration(since, option="since")
         overview = await asyncio.to_thread(_overview, registry, name)
-        ref = params.get("ref") or _default_ref(overview.versions, name)
+        ref = _own(params.get("ref") or _default_ref(overview.versions, name), name)
         report: DriftReport | None = None
         problem: str | None = None
         if params.get("check"):
@@ -63,7 +63,7 @@ def routes(ctx: ConsoleContext) -> list[Route]:
             else:
                 try:
                     report = await asyncio.to_thread(
-                        check_drift, registry, ctx.log_root, _own(ref, name), window=window,
+                        check_drift, registry, ctx.log_root, ref, window=window,
                         config=ctx.drift, predictions=False)
                 except NotFound as exc:
                     problem = exc.message
