@@ -13,7 +13,8 @@ from dataclasses import dataclass
 __all__ = ["Chart", "Line", "line_chart"]
 
 WIDTH, HEIGHT = 420, 150
-_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 8, 10, 22
+_LEFT, _RIGHT, _TOP, _BOTTOM = 58, 8, 10, 22
+_DOTS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,8 @@ class Line:
     """SVG ``points`` attribute: ``x,y x,y ...``."""
     last: str
     """The newest value, formatted."""
+    dots: tuple[tuple[str, str], ...] = ()
+    """Points marked with a dot: all of them when few (a lone point shows), else the newest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +77,10 @@ def line_chart(title: str, unit: str, series: Series, *, start: float, end: floa
         if not coords:
             continue
         last = next((v for _, v in reversed(pts) if v is not None), None)
+        marked = coords if len(coords) <= _DOTS else coords[-1:]
         lines.append(Line(label, index, " ".join(coords),
-                          "-" if last is None else f"{_fmt(last)}{unit}"))
+                          "-" if last is None else f"{_fmt(last)}{unit}",
+                          tuple((c.split(",")[0], c.split(",")[1]) for c in marked)))
     return Chart(title=title, unit=unit, lines=tuple(lines), top=f"{_fmt(top)}{unit}",
                  start=time.strftime("%H:%M:%S", time.gmtime(start)),
                  end=time.strftime("%H:%M:%S", time.gmtime(end)))

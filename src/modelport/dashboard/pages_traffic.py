@@ -51,6 +51,7 @@ def charts(history: TrafficHistory | None, last_s: float, *,
         return []
     series = history.series(last_s)
     end = history.latest.at if history.latest else time.time()
+    start = max(end - last_s, history.first.at if history.first else end - last_s)
     by_model: dict[str, list[tuple[str, list[Point]]]] = {}
     for (model, version), points in sorted(series.items()):
         if not model or (allowed is not None and model not in allowed):
@@ -60,7 +61,7 @@ def charts(history: TrafficHistory | None, last_s: float, *,
     for model, versions in by_model.items():
         out.append((model, [
             line_chart(title, unit, [(label, [(p.at, pick(p)) for p in pts])
-                                     for label, pts in versions], start=end - last_s, end=end)
+                                     for label, pts in versions], start=start, end=end)
             for title, unit, pick in _METRICS
         ]))
     return out

@@ -175,6 +175,10 @@ class TrafficHistory:
             self._task = None
 
     @property
+    def first(self) -> Snapshot | None:
+        return self._samples[0] if self._samples else None
+
+    @property
     def latest(self) -> Snapshot | None:
         return self._samples[-1] if self._samples else None
 
