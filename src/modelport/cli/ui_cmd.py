@@ -7,6 +7,7 @@ at a registry, its deployments, monitoring and audit log without running a serve
 from __future__ import annotations
 
 import asyncio
+from contextlib import suppress
 from pathlib import Path
 
 import typer
@@ -69,7 +70,8 @@ def ui(
         scheme = "https" if security.tls is not None else "http"
         console.print(f"modelport console on {scheme}://{host}:{port}/ui (Ctrl-C stops it)",
                       highlight=False, soft_wrap=True)
-        asyncio.run(_serve(uvicorn.Server(server_config), worker))
+        with suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down cleanly first
+            asyncio.run(_serve(uvicorn.Server(server_config), worker))
 
 
 async def _serve(server: uvicorn.Server, worker: WorkerSecurity) -> None:
