@@ -235,3 +235,18 @@ async def test_static_files_are_small_and_typed(admin: httpx.AsyncClient) -> Non
     cached = await admin.get("/ui/static/console.js",
                              headers={"if-none-match": js.headers["etag"]})
     assert cached.status_code == 304
+
+
+async def test_an_endpoint_shows_its_earlier_rollouts_and_its_ab_test(
+    console: Console, admin: httpx.AsyncClient
+) -> None:
+    from tests.routing.models import deploy_yaml
+
+    service = DeploymentService(console.registry)
+    service.rollback("fraud", actor="test", reason="first try")
+    weights = "ab:\n  weights: {stable: 50, candidate: 50}\n"
+    service.apply(deploy_yaml(strategy="ab", section=weights), actor="test")
+    page = await admin.get("/ui/deployments/fraud")
+    assert page.status_code == 200
+    assert 'id="ab"' in page.text and "exposures" in page.text
+    assert 'id="earlier"' in page.text and "rolled_back" in page.text and "first try" in page.text

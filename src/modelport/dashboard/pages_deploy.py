@@ -45,10 +45,16 @@ def routes(ctx: ConsoleContext) -> list[Route]:
 
     async def detail(request: Request, me: Principal, form: dict[str, str]) -> Response:
         endpoint = request.path_params["endpoint"]
-        found: DeploymentStatus = await asyncio.to_thread(service().status, endpoint)
+        svc = service()
+        found: DeploymentStatus = await asyncio.to_thread(svc.status, endpoint)
+        earlier = await asyncio.to_thread(svc.history, endpoint)
+        report = None
+        if found.deployment.strategy == "ab":
+            report = await asyncio.to_thread(svc.ab_report, endpoint)
         return ctx.render(request, me, "deployment.html", found=found, d=found.deployment,
                           gates=_gate_rows(found), live=_live_rows(found),
-                          actions=_actions(found.deployment))
+                          actions=_actions(found.deployment), earlier=earlier[1:],
+                          ab=report)
 
     async def confirm(request: Request, me: Principal, form: dict[str, str]) -> Response:
         endpoint, action = request.path_params["endpoint"], request.path_params["action"]
