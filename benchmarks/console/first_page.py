@@ -5,7 +5,7 @@ alias on every fifth), creates an admin key, starts ``modelport serve`` (1 worke
 and times, from a fresh client over loopback, the first (cold) request of each page and the
 median and p95 of the next ``--repeat``. Also prints what a browser downloads for the front end.
 
-    .venv/bin/python benchmarks/console/first_page.py --models 50 --repeat 30
+    .venv/bin/python benchmarks/console/first_page.py --models 50 --repeat 30 --browser
 """
 
 from __future__ import annotations
@@ -68,6 +68,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--browser", action="store_true",
+                        help="Also time the page load in Chromium (/usr/bin/chromium).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -108,6 +110,7 @@ def main() -> None:
                     rows.append((path, len(first.content), cold, statistics.median(times),
                                  times[int(len(times) * 0.95) - 1]))
                 static = sum(len(client.get(p).content) for p in STATIC)
+            loads = browser_loads(url, token) if args.browser else []
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(30)
@@ -119,6 +122,31 @@ def main() -> None:
     for path, size, cold, median, p95 in rows:
         print(f"| `{path}` | {size:,} | {cold:.1f} | {median:.1f} | {p95:.1f} |")
     print(f"\nfront end (script + stylesheet + icon): {static:,} bytes, no other downloads")
+    if loads:
+        print(f"\nChromium, /ui/models with 50 models, page load (navigation start to load "
+              f"event, fresh browser context each): first {loads[0]:.0f} ms, median of the "
+              f"rest {statistics.median(loads[1:]):.0f} ms")
+
+
+def browser_loads(url: str, token: str, times: int = 6) -> list[float]:
+    """Load event times of /ui/models in Debian's Chromium, each in a fresh context."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]
+    out = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+        for _ in range(times):
+            context = browser.new_context()
+            context.add_cookies([{"name": "mp_session", "value": token, "url": url + "/ui"}])
+            page = context.new_page()
+            page.goto(url + "/ui/models", wait_until="load")
+            out.append(float(page.evaluate(
+                "() => performance.getEntriesByType('navigation')[0].loadEventEnd")))
+            context.close()
+        browser.close()
+    return out
 
 
 if __name__ == "__main__":
