@@ -250,3 +250,23 @@ async def test_an_endpoint_shows_its_earlier_rollouts_and_its_ab_test(
     assert page.status_code == 200
     assert 'id="ab"' in page.text and "exposures" in page.text
     assert 'id="earlier"' in page.text and "rolled_back" in page.text and "first try" in page.text
+
+
+async def test_a_failing_registry_is_an_error_page_not_a_traceback(
+    console: Console, admin: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelport.errors import Unavailable
+
+    def down() -> None:
+        raise Unavailable("the registry database is not answering")
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(console.registry, "list_models", down)
+    answer = await admin.get("/ui/models")
+    assert answer.status_code == 503 and "not answering" in answer.text
+    monkeypatch.setattr(console.registry, "list_models", broken)
+    answer = await admin.get("/ui/models")
+    assert answer.status_code == 500 and "internal error: RuntimeError" in answer.text
+    assert "Traceback" not in answer.text and "boom" not in answer.text

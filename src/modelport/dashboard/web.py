@@ -137,6 +137,17 @@ def page(ctx: ConsoleContext, role: Role, handler: Handler, *, action: str,
     POSTs, and errors as pages with the status the REST API would answer."""
 
     async def endpoint(request: Request) -> Response:
+        try:
+            return await checked(request)
+        except ModelportError as exc:  # e.g. the key database is down
+            log.error("console cannot answer %s %s: %s", request.method, request.url.path,
+                      exc.message)
+            return ctx.error(request, None, http_status(exc), exc.message)
+        except Exception as exc:
+            log.exception("unexpected error answering %s %s", request.method, request.url.path)
+            return ctx.error(request, None, 500, f"internal error: {type(exc).__name__}")
+
+    async def checked(request: Request) -> Response:
         principal = await who(request, ctx.authn)
         if principal is None:
             if request.method == "GET" and "x-console-refresh" not in request.headers:
