@@ -298,6 +298,28 @@ def test_drift_verdict_after_shifted_traffic(admin: Any, stage: Stage) -> None:
     admin.screenshot(path=stage.shots / "monitoring.png", full_page=False)
 
 
+def test_a_model_named_script_reaches_the_charts_as_text(admin: Any, stage: Stage) -> None:
+    """No registered model can have that name, but a gRPC caller can ask for one: the failed
+    requests are counted under the name it sent, and the traffic page draws them."""
+    import tritonclient.grpc as grpcclient
+    from tritonclient.utils import InferenceServerException
+
+    client = grpcclient.InferenceServerClient(f"127.0.0.1:{stage.server.grpc_port}")
+    tensor = grpcclient.InferInput("amount", [1], "FP32")
+    tensor.set_data_from_numpy(np.zeros(1, dtype=np.float32))
+    for _ in range(3):
+        with pytest.raises(InferenceServerException, match="NOT_FOUND"):
+            client.infer(HOSTILE, [tensor], headers={"x-api-key": stage.tokens["predictor"]})
+    admin.goto("/ui/traffic")
+    section = admin.locator("section.model-traffic", has_text="alert(1)")
+    expect(section).to_have_count(1, timeout=30_000)
+    assert section.locator("h2").inner_text() == HOSTILE
+    assert section.get_attribute("data-model") == HOSTILE
+    assert "%3Cscript%3E" in (section.locator("h2 a").get_attribute("href") or "")
+    assert admin.locator("script:not([src])").count() == 0
+    assert stage.dialogs == []
+
+
 def test_hostile_names_and_cards_stay_text(admin: Any, stage: Stage) -> None:
     admin.goto("/ui/models/hostile")
     assert admin.inner_text("#description") == HOSTILE
