@@ -270,3 +270,11 @@ async def test_a_failing_registry_is_an_error_page_not_a_traceback(
     answer = await admin.get("/ui/models")
     assert answer.status_code == 500 and "internal error: RuntimeError" in answer.text
     assert "Traceback" not in answer.text and "boom" not in answer.text
+
+
+async def test_a_token_too_long_for_a_cookie_is_refused_at_login(console: Console) -> None:
+    async with console.client() as client:
+        page = await client.get("/ui/login")
+        answer = await client.post("/ui/login", data={"csrf": csrf_of(page.text),
+                                                      "token": "a.b." + "c" * 5000})
+        assert answer.status_code == 401 and "at most 3800" in answer.text

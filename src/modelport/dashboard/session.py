@@ -40,6 +40,8 @@ SESSION_COOKIE = "mp_session"
 CSRF_COOKIE = "mp_csrf"
 PATH = "/ui"
 SESSION_S = 8 * 3600
+MAX_COOKIE_TOKEN = 3800
+"""Browsers drop cookies over about 4 KB; a longer JWT could never be sent back."""
 _MAX_FORM = 64 * 1024
 
 
@@ -70,6 +72,11 @@ async def login(authn: Authenticator, token: str) -> Principal:
     token = token.strip()
     if not token:
         raise Unauthenticated("paste an API key (mp_...) or a JWT", details={"reason": "empty"})
+    if len(token) > MAX_COOKIE_TOKEN:
+        raise Unauthenticated(
+            f"this token is {len(token)} characters; a browser keeps at most "
+            f"{MAX_COOKIE_TOKEN} in a cookie: use an API key or a shorter JWT",
+            details={"reason": "oversized"})
     try:
         return await authn.authenticate(f"Bearer {token}", None)
     except (Unauthenticated, PermissionDenied):
