@@ -3,6 +3,8 @@ CLI, clear 4xx pages for bad input, and escaping of hostile names, cards and par
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -278,3 +280,25 @@ async def test_a_token_too_long_for_a_cookie_is_refused_at_login(console: Consol
         answer = await client.post("/ui/login", data={"csrf": csrf_of(page.text),
                                                       "token": "a.b." + "c" * 5000})
         assert answer.status_code == 401 and "at most 3800" in answer.text
+
+
+async def test_a_jwt_logs_in_with_its_role_and_an_expired_one_is_sent_back(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from modelport.dashboard.mount import standalone_app
+    from modelport.security.authn import Authenticator
+    from modelport.security.jwt_auth import JwtConfig, JwtVerifier
+    from tests.security.tokens import SECRET, token
+
+    secret = tmp_path / "jwt.secret"
+    secret.write_text(SECRET)
+    authn = Authenticator(jwt=JwtVerifier(JwtConfig(secret_file=secret)), cache_ttl_s=0.0)
+    app = standalone_app(registry, authn)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://console.test") as client:
+        await log_in(client, token(SECRET, "HS256", sub="dana", role="deployer"))
+        page = await client.get("/ui/deployments/fraud")
+        assert "dana · deployer" in page.text and 'id="action-promote"' in page.text
+        client.cookies.set("mp_session", token(SECRET, "HS256", lifetime_s=-120),
+                           domain="console.test", path="/ui")
+        assert (await client.get("/ui/models")).status_code == 303  # log in again
