@@ -302,3 +302,21 @@ async def test_a_jwt_logs_in_with_its_role_and_an_expired_one_is_sent_back(
         client.cookies.set("mp_session", token(SECRET, "HS256", lifetime_s=-120),
                            domain="console.test", path="/ui")
         assert (await client.get("/ui/models")).status_code == 303  # log in again
+
+
+async def test_over_tls_the_cookies_are_secure(console: Console) -> None:
+    from modelport.dashboard.mount import standalone_app
+    from modelport.security.authn import Authenticator
+    from modelport.security.keys import KeyStore
+
+    authn = Authenticator(keys=KeyStore(console.registry.engine))
+    authn.refresh()
+    app = standalone_app(console.registry, authn, secure_cookies=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="https://console.test") as client:
+        page = await client.get("/ui/login")
+        assert "secure" in page.headers["set-cookie"].lower()
+        answer = await client.post("/ui/login", data={"csrf": csrf_of(page.text),
+                                                      "token": console.tokens["viewer"]})
+        session = answer.headers["set-cookie"].lower()
+        assert "mp_session=" in session and "; secure" in session
