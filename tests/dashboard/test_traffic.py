@@ -3,6 +3,8 @@ percentiles and batch sizes per version, counter resets, the hour-long ring, and
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from modelport.dashboard.charts import line_chart
@@ -99,3 +101,29 @@ def test_line_chart_scales_points_into_the_box_and_skips_gaps() -> None:
     xs = [float(p.split(",")[0]) for p in line.points.split()]
     assert xs[0] == chart.left and xs[-1] == chart.right
     assert chart.top == "22 ms"
+
+
+async def test_the_traffic_page_draws_both_windows(tmp_path: Path) -> None:
+    import httpx
+
+    from modelport.config import RegistrySettings
+    from modelport.dashboard.app import Console, mount
+    from modelport.dashboard.web import ConsoleContext
+    from modelport.registry import Registry
+
+    metrics, clock = Metrics(), Clock()
+    history = TrafficHistory(metrics.render, interval_s=5.0, clock=clock)
+    for _ in range(4):
+        record(metrics, "3", 25, seconds=0.01)
+        history.sample()
+        clock.now += 5
+    with Registry.open(RegistrySettings(home=tmp_path)) as registry:
+        app = mount(None, Console(ConsoleContext(registry=registry, authn=None,
+                                                 traffic=history)))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as client:
+            for window in ("live", "hour"):
+                page = await client.get(f"/ui/traffic?window={window}")
+                assert page.status_code == 200
+                assert page.text.count('<polyline class="line s0"') == 5  # one per metric
+                assert "version 3: 5" in page.text  # 25 requests in 5 s
