@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-browser.sh
 services=(scripts/services.sh)
 for extra in scripts/services-dask.sh scripts/services-kafka.sh; do
   [ -x "$extra" ] && services+=("$extra")

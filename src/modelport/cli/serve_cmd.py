@@ -152,6 +152,9 @@ def serve(
     retrain_webhook: list[str] = typer.Option(
         None, "--retrain-webhook", help="URL told to retrain a degraded version (repeatable)."
     ),
+    ui: bool = typer.Option(
+        True, "--ui/--no-ui", help="Serve the web console at /ui (same keys and roles)."
+    ),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
     settings = load_settings(config)
@@ -203,10 +206,15 @@ def serve(
             margin=performance_margin, webhooks=webhook or (),
             retrain_webhooks=retrain_webhook or (), metrics=metrics,
         ),
+        extensions=(CONSOLE,) if ui else (),
     )
     check_serve_security(serve_config.host, serve_config.security)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
+
+
+CONSOLE = "modelport.dashboard.mount:serving_console"
+"""The web console's worker extension (imported by each worker, not here)."""
 
 
 def _seconds(text: str, option: str) -> float:

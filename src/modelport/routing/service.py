@@ -6,6 +6,7 @@ poll interval and the controller in the server carries the rollout on.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,6 +83,11 @@ class DeploymentService:
         """The newest deployment of every endpoint."""
         with db.transaction(self.engine) as conn:
             return store.current_all(conn)
+
+    def history(self, endpoint: str, *, limit: int = 20) -> builtins.list[DeploymentRecord]:
+        """The endpoint's deployments, newest first: how each rollout ended."""
+        with db.transaction(self.engine) as conn:
+            return store.recent(conn, endpoint, limit=limit)
 
     def status(self, endpoint: str) -> DeploymentStatus:
         now = self.clock()

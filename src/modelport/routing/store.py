@@ -115,6 +115,17 @@ def current(conn: Connection, endpoint: str) -> DeploymentRecord | None:
     return _record(row) if row is not None else None
 
 
+def recent(conn: Connection, endpoint: str, *, limit: int = 20) -> list[DeploymentRecord]:
+    """The newest ``limit`` deployments of ``endpoint``, newest first (its rollout history)."""
+    rows = conn.execute(
+        sa.select(t.deployments)
+        .where(t.deployments.c.endpoint == endpoint)
+        .order_by(t.deployments.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [_record(r) for r in rows]
+
+
 def by_id(conn: Connection, deployment_id: int) -> DeploymentRecord | None:
     row = conn.execute(
         sa.select(t.deployments).where(t.deployments.c.id == deployment_id)

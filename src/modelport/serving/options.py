@@ -57,6 +57,10 @@ class ServeConfig:
     monitoring: MonitoringConfig = field(default_factory=MonitoringConfig)
     """Metrics, data contracts, the inference log, drift and performance checks, alerts."""
 
+    extensions: tuple[str, ...] = ()
+    """``module:function`` factories of REST extensions (the web console); see
+    :mod:`modelport.serving.extensions`."""
+
     def __post_init__(self) -> None:
         if type(self.workers) is not int or self.workers < 1:
             raise InvalidInput(f"workers must be >= 1, got {self.workers!r}")
@@ -95,6 +99,7 @@ class ServeConfig:
         routing: RoutingOptions | None = None,
         security: SecurityConfig | None = None,
         monitoring: MonitoringConfig | None = None,
+        extensions: Sequence[str] = (),
     ) -> ServeConfig:
         """Settings (environment or YAML), overridden by every option that is not None."""
         server = settings.server
@@ -116,6 +121,7 @@ class ServeConfig:
             routing=routing or RoutingOptions(),
             security=security,
             monitoring=monitoring or MonitoringConfig(),
+            extensions=tuple(extensions),
             models=ManagerConfig(
                 refs=tuple(refs),
                 max_loaded=(

@@ -19,6 +19,7 @@ import uvicorn
 
 from modelport.routing.runtime import RoutingRuntime
 from modelport.serving.dataplane import DataPlane
+from modelport.serving.extensions import WorkerParts, load_extensions
 from modelport.serving.hooks import ServingObserver
 from modelport.serving.models import ModelManager
 from modelport.serving.options import ServeConfig
@@ -81,6 +82,13 @@ async def serve_worker(
     feedback = monitoring.feedback(routing.feedback if routing is not None else None)
     app = security.wrap_rest(monitoring.wrap_rest(
         RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback)))
+    extensions = load_extensions(config.extensions, WorkerParts(
+        registry=monitoring.registry, authn=security.authn,
+        metrics=monitoring.monitor.metrics.render if config.monitoring.metrics else None,
+        monitoring=config.monitoring,
+        tls=config.security is not None and config.security.tls is not None))
+    for extension in extensions:  # outermost: e.g. the web console at /ui
+        app = extension.wrap(app)
     await security.start()
     await plane.start(preload=config.preload)
     if config.preload:
@@ -90,6 +98,8 @@ async def serve_worker(
     if routing is not None:  # routes apply (their versions loaded) before the first request
         await routing.start(plane.models)
     await monitoring.start(plane.models)
+    for extension in extensions:
+        await extension.start()
     # What exists now (modules, models) lives as long as the worker: keep the cyclic garbage
     # collector from walking it again and again under load.
     gc.collect()
@@ -146,6 +156,8 @@ async def serve_worker(
         if routing is not None:
             await routing.stop()
         await plane.stop()
+        for extension in extensions:
+            await extension.close()
         await monitoring.close()  # after the last request: the log writes what it holds
         await security.close()
 
