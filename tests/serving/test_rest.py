@@ -238,3 +238,25 @@ async def test_stages_see_the_protocol_and_headers(source: StaticSource) -> None
     assert [(c.protocol, c.name, c.headers.get("x-api-key")) for c in seen] == [
         ("rest", "scaler", "k1"), ("rest", "scaler", None)]
     await plane.stop()
+
+
+async def test_readiness_of_a_model_or_version_that_does_not_exist_is_404(
+        client: httpx.AsyncClient, source: StaticSource) -> None:
+    for path in ("/v2/models/nosuch/ready", "/v2/models/scaler/versions/99/ready",
+                 "/v2/models/scaler/versions/x/ready"):
+        resp = await client.get(path)
+        assert resp.status_code == 404, (path, resp.text)
+        assert "error" in resp.json()
+
+
+async def test_a_listed_reference_that_does_not_resolve_is_not_ready_404(
+        source: StaticSource) -> None:
+    plane = DataPlane(ModelManager(source, ManagerConfig(refs=("scaler@nosuch",))))
+    await plane.start()
+    try:
+        transport = httpx.ASGITransport(app=RestApp(plane))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            resp = await c.get("/v2/models/scaler/ready")
+        assert resp.status_code == 404 and "no alias 'nosuch'" in resp.json()["error"]
+    finally:
+        await plane.stop()

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import typer
 
-from modelport.config import load_settings
+from modelport.config import RegistrySettings, load_settings
 from modelport.monitoring.config import MonitoringConfig
 from modelport.routing.options import RoutingOptions
+from modelport.routing.service import DeploymentService
 from modelport.security.config import SecurityConfig
 from modelport.security.durations import parse_duration
 from modelport.serving.options import ServeConfig
@@ -205,8 +206,22 @@ def serve(
         ),
     )
     check_serve_security(serve_config.host, serve_config.security)
+    _check_refs(settings.registry, serve_config.models.refs, routing=routing)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
+
+
+def _check_refs(settings: RegistrySettings, refs: tuple[str, ...], *, routing: bool) -> None:
+    """Every listed model, version and alias exists (a lazy one loads later, but exists)."""
+    if not refs:
+        return
+    source = RegistrySource.open(settings)
+    try:
+        endpoints = ({d.endpoint for d in DeploymentService(source.registry).list()}
+                     if routing else set())
+        source.check(refs, endpoints=endpoints)
+    finally:
+        source.registry.close()
 
 
 def _seconds(text: str, option: str) -> float:
