@@ -260,3 +260,14 @@ async def test_a_listed_reference_that_does_not_resolve_is_not_ready_404(
         assert resp.status_code == 404 and "no alias 'nosuch'" in resp.json()["error"]
     finally:
         await plane.stop()
+
+
+async def test_friendly_predict_says_which_version_answered_and_the_request_id(
+        client: httpx.AsyncClient) -> None:
+    resp = await client.post("/v1/models/scaler:predict",
+                             json={"id": "order-17", "instances": [[1, 2, 3]]})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-model-version"] == "1" and resp.json()["model_version"] == "1"
+    assert resp.headers["x-request-id"] == "order-17" and resp.json()["id"] == "order-17"
+    bad = await client.post("/v1/models/scaler:predict", json={"id": 5, "instances": [[1, 2, 3]]})
+    assert bad.status_code == 400 and "'id' must be a string" in bad.json()["error"]
