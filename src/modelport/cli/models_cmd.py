@@ -12,6 +12,8 @@ from modelport.cli.common import (
     open_registry,
     parse_metrics,
     parse_pairs,
+    registry_location,
+    registry_missing,
 )
 from modelport.cli.output import console, err_console, print_fields, print_json, print_table
 from modelport.errors import InvalidInput, ModelportError
@@ -82,7 +84,7 @@ def register(
         parent_version=parent,
     )
     signer = load_signing_key(sign_key) if sign_key else None
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         info = register_artifact(registry, reg)
         if signer is not None:
             signed = sign_artifact(signer, name=info.name, version=info.version,
@@ -127,7 +129,7 @@ def import_mlflow(
         alias=alias,
         tags={"source": "mlflow", "mlflow.model_dir": str(model_dir.resolve())},
     )
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         info = register_artifact(registry, reg)
         _audit_registration(registry, info)
     if json_out:
@@ -139,8 +141,10 @@ def import_mlflow(
 @app.command("list")
 def list_models(json_out: bool = JSON_OPTION) -> None:
     """List registered models with their latest version and aliases."""
-    with open_registry() as registry:
-        models = registry.list_models()
+    models = []
+    if not registry_missing():  # nothing registered yet: say where, create nothing
+        with open_registry() as registry:
+            models = registry.list_models()
     if json_out:
         print_json(
             [
@@ -156,6 +160,12 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             ]
         )
         return
+    if not models:
+        console.print(f"no models registered yet in {registry_location()}; register one with "
+                      f"'modelport models register FILE --name NAME', or point "
+                      f"MODELPORT_HOME or MODELPORT_DATABASE_URL at another registry",
+                      soft_wrap=True, highlight=False, markup=False)
+        return
     print_table(
         ["model", "latest", "versions", "aliases", "created"],
         [
@@ -168,9 +178,6 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             )
             for m in models
         ],
-        title=None
-        if models
-        else "no models registered yet: modelport models register FILE --name NAME",
     )
 
 
