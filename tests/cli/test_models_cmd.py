@@ -158,3 +158,13 @@ def test_a_malformed_signature_file_is_a_clear_error(
     )
     assert code == 1 and "is not a signature" in err and "unexpected" not in err
     assert run_json(run, "models", "list") == []
+
+
+def test_re_registering_an_identical_artifact_says_so(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    code, out, _ = run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    assert code == 0 and "identical" not in out
+    code, out, _ = run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    assert code == 0 and "registered fraud:2" in out
+    assert "the artifact is identical to version 1 of fraud" in out

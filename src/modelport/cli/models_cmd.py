@@ -86,6 +86,8 @@ def register(
     signer = load_signing_key(sign_key) if sign_key else None
     with open_registry(create=True) as registry:
         info = register_artifact(registry, reg)
+        same = [v.version for v in registry.list_versions(info.name)
+                if v.artifact_sha256 == info.artifact_sha256 and v.version != info.version]
         if signer is not None:
             signed = sign_artifact(signer, name=info.name, version=info.version,
                                    sha256=info.artifact_sha256)
@@ -101,6 +103,10 @@ def register(
         f"registered [bold]{info.ref}[/] ({info.flavor}, "
         f"sha256 {info.artifact_sha256[:12]}){aliases}"
     )
+    if same:
+        console.print(f"note: the artifact is identical to version {same[-1]} of {info.name} "
+                      f"(same sha256); {info.ref} is a new version of the same model file",
+                      highlight=False)
 
 
 @app.command("import-mlflow")
