@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from pathlib import Path
@@ -155,6 +156,7 @@ def serve(
     ),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
+    _log_at_info()
     settings = load_settings(config)
     serve_config = ServeConfig.from_settings(
         settings,
@@ -209,6 +211,18 @@ def serve(
     _check_refs(settings.registry, serve_config.models.refs, routing=routing)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
+
+
+def _log_at_info() -> None:
+    """A server says what it does: start-up, readiness, swaps and shutdown lines at INFO
+    (``modelport --debug serve`` shows DEBUG too)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ours = logging.getLogger("modelport")
+    if ours.getEffectiveLevel() > logging.INFO:
+        ours.setLevel(logging.INFO)
 
 
 def _check_refs(settings: RegistrySettings, refs: tuple[str, ...], *, routing: bool) -> None:
