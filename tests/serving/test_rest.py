@@ -211,6 +211,10 @@ async def test_openapi_schema_is_built_from_signatures(client: httpx.AsyncClient
     assert row["properties"]["amount"]["type"] == "number"
     assert row["required"] == ["amount", "count"]
     assert "/v2/models/{model_name}/infer" in doc["paths"]
+    feedback = doc["paths"]["/v2/models/{model_name}/feedback"]["post"]
+    item = doc["components"]["schemas"]["FeedbackItem"]
+    assert {"request_id", "row", "label", "conversion", "value"} <= set(item["properties"])
+    assert len(feedback["requestBody"]["content"]["application/json"]["schema"]["oneOf"]) == 3
     docs = await client.get("/docs")
     assert docs.status_code == 200 and b"/openapi.json" in docs.content
 
