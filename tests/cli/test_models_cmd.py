@@ -168,3 +168,17 @@ def test_re_registering_an_identical_artifact_says_so(
     code, out, _ = run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
     assert code == 0 and "registered fraud:2" in out
     assert "the artifact is identical to version 1 of fraud" in out
+
+
+def test_a_piped_table_keeps_every_cell_whole(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    aliases = [f"{kind}-traffic-from-the-eu-west-region" for kind in ("canary", "shadow", "live")]
+    for alias in aliases:
+        assert run("models", "alias", "fraud", alias, "1")[0] == 0
+    code, out, _ = run("models", "list")  # captured: not a terminal, like `| less` or a file
+    assert code == 0 and max(len(line) for line in out.splitlines()) > 80
+    for alias in aliases:
+        assert f"{alias}→1" in out
+    assert "…" not in out

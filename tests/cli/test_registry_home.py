@@ -40,6 +40,9 @@ def test_listing_an_absent_or_empty_registry_names_where_it_looked(
     (home / "registry.db").touch()  # present and empty: still named
     code, out, _ = run("models", "list")
     assert code == 0 and f"no models registered yet in {home / 'registry.db'}" in out
+    code, _, err = run("models", "show", "fraud")
+    assert code == 1 and "the registry is empty" in err
+    assert f"(registry: {home / 'registry.db'};" in err.replace("\n", "")
 
 
 def test_the_default_home_is_the_users_data_folder_unless_dot_modelport_exists(
