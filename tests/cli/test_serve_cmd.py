@@ -24,6 +24,7 @@ def test_unknown_models_versions_and_aliases_fail_at_start(
     code, out, err = run("serve", "fraud:1", ref, "--port", "0", "--no-grpc", "--workers", "1")
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and f"cannot serve {ref}" in err and says in err
+    assert "WITHOUT authentication" not in err  # the one line comes first and alone
 
 
 def test_existing_references_and_deployment_endpoints_pass_the_check(

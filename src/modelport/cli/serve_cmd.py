@@ -207,8 +207,8 @@ def serve(
             retrain_webhooks=retrain_webhook or (), metrics=metrics,
         ),
     )
-    check_serve_security(serve_config.host, serve_config.security)
     _check_refs(settings.registry, serve_config.models.refs, routing=routing)
+    check_serve_security(serve_config.host, serve_config.security)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
 
