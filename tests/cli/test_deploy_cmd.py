@@ -117,3 +117,15 @@ def test_unknown_fields_list_every_field_with_its_default(run: Run, fraud: Path,
     code, _, err = run("deploy", "apply", "-f", str(bad))
     assert code == 1 and "unknown field 'min_request'" in err
     assert "min_requests (default 20 candidate requests per interval" in err
+
+
+def test_moving_an_alias_of_a_routed_endpoint_says_the_deployment_decides(
+        run: Run, fraud: Path) -> None:
+    run("deploy", "apply", "-f", str(fraud))
+    run("deploy", "promote", "fraud")  # fraud:2 takes all traffic; production moved to 2
+    code, out, _ = run("models", "alias", "fraud", "production", "2")
+    assert code == 0 and "note:" not in out  # the alias agrees with the routes
+    code, out, _ = run("models", "alias", "fraud", "production", "3")
+    assert code == 0 and "fraud@production: 2 → 3" in out
+    assert "deployment 1 of endpoint 'fraud' ended promoted and still routes" in out
+    assert "apply a new deployment" in out

@@ -240,8 +240,11 @@ def alias(
         append_audit(registry.engine, action="alias.move", actor=current_actor(),
                      target=f"{name}@{alias_name}",
                      details={"from": move.from_version, "to": move.to_version})
+        routed = _routed_elsewhere(registry, name, version)
     before = f"{move.from_version} → " if move.from_version is not None else ""
     console.print(f"{name}@{alias_name}: {before}{move.to_version}")
+    if routed:
+        console.print(f"note: {routed}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -260,6 +263,25 @@ def delete(
         append_audit(registry.engine, action="model.delete", actor=current_actor(),
                      target=f"{parsed.name}:{parsed.version}")
     console.print(f"deleted {parsed.name}:{parsed.version}")
+
+
+def _routed_elsewhere(registry: Registry, endpoint: str, version: int) -> str | None:
+    """Why moving the alias does not move the endpoint's traffic, when a deployment routes it
+    to another version (see README "Rollouts and aliases follow one rule")."""
+    from modelport.routing.service import DeploymentService
+
+    found = [d for d in DeploymentService(registry).list() if d.endpoint == endpoint]
+    if not found:
+        return None
+    record = found[0]
+    answering = {a.version for a in record.weights if a.model == endpoint and a.weight > 0}
+    if answering == {version}:
+        return None
+    state = "is rolling out" if record.active else f"ended {record.status.value} and still routes"
+    return (f"deployment {record.id} of endpoint {endpoint!r} {state} "
+            f"({', '.join(f'{a.model}:{a.version} {a.weight:g}%' for a in record.weights)}); "
+            f"servers with routing follow it, not the alias: apply a new deployment "
+            f"(modelport deploy apply -f FILE) to move the endpoint's traffic")
 
 
 def _audit_registration(registry: Registry, info: VersionInfo) -> None:
