@@ -142,3 +142,14 @@ def test_the_stream_event_gives_the_documented_result(model: Path) -> None:
     result = json.loads(record.body)
     assert list(result) == list(example)  # same fields, same order
     assert (result["id"], result["transaction_id"]) == (example["id"], "t-1001")
+
+
+def test_the_readme_deployment_file_is_valid() -> None:
+    from modelport.routing.spec import parse_spec
+
+    text = (ROOT / "README.md").read_text()
+    [yaml] = re.findall(r"```yaml\n(# fraud\.deploy\.yaml\n.*?)```", text, re.S)
+    spec, _ = parse_spec(yaml, label="README fraud.deploy.yaml")
+    assert spec.canary is not None and spec.canary.min_requests == 20
+    assert spec.stable_alias == "production"
+    assert all(v is not None for v in spec.canary.gates.model_dump().values())  # every gate
