@@ -38,3 +38,9 @@ def test_existing_references_and_deployment_endpoints_pass_the_check(
             source.check(["checkout"])
     finally:
         source.registry.close()
+
+
+def test_serving_from_a_home_without_a_registry_names_it(run: Run, home: Path) -> None:
+    code, _, err = run("serve", "fraud@production", "--port", "0", "--no-grpc")
+    assert code == 1 and f"no registry at {home / 'registry.db'}" in err
+    assert not home.exists()

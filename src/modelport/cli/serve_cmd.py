@@ -12,6 +12,7 @@ import typer
 
 from modelport.config import RegistrySettings, load_settings
 from modelport.monitoring.config import MonitoringConfig
+from modelport.registry import Registry
 from modelport.routing.options import RoutingOptions
 from modelport.routing.service import DeploymentService
 from modelport.security.config import SecurityConfig
@@ -229,7 +230,7 @@ def _check_refs(settings: RegistrySettings, refs: tuple[str, ...], *, routing: b
     """Every listed model, version and alias exists (a lazy one loads later, but exists)."""
     if not refs:
         return
-    source = RegistrySource.open(settings)
+    source = RegistrySource(Registry.open(settings, create=False))  # a wrong home: one line
     try:
         endpoints = ({d.endpoint for d in DeploymentService(source.registry).list()}
                      if routing else set())
