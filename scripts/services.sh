@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install (Debian packages) and start throwaway PostgreSQL and Redis servers for the tests.
+# Install (Debian packages) and start throwaway PostgreSQL and Redis servers for the tests
+# (and install promtool, which the monitoring tests run).
 #   scripts/services.sh start   -> prints export lines for the test environment
 #   scripts/services.sh stop
 set -euo pipefail
@@ -20,6 +21,15 @@ need_pkgs() {
     # The Debian packages start their own clusters on default ports; we use our own.
     service postgresql stop >/dev/null 2>&1 || true
     service redis-server stop >/dev/null 2>&1 || true
+  fi
+  # promtool (from Debian's prometheus package) checks deploy/monitoring's rules and their
+  # unit tests; only the tool is needed, not a running Prometheus.
+  if ! command -v promtool >/dev/null 2>&1; then
+    echo "==> apt-get install prometheus (for promtool)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends prometheus >&2
+    service prometheus stop >/dev/null 2>&1 || true
   fi
 }
 

@@ -8,6 +8,7 @@ Every field reads from an environment variable ``MODELPORT_<FIELD>`` (for exampl
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +19,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 _ENV = SettingsConfigDict(env_prefix="MODELPORT_", extra="ignore")
 
 
+def default_home() -> Path:
+    """Where the registry lives when ``MODELPORT_HOME`` is unset.
+
+    ``./.modelport`` when that folder exists (a project that keeps its registry beside its
+    code, as the quickstart does), else the user's data folder: ``$XDG_DATA_HOME/modelport``,
+    by default ``~/.local/share/modelport``. So every directory sees the same registry.
+    """
+    local = Path(".modelport")
+    if local.is_dir():
+        return local
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "modelport"
+
+
 class RegistrySettings(BaseSettings):
     """Where registry state and artifacts live."""
 
     model_config = _ENV
 
-    home: Path = Field(default=Path(".modelport"))
-    """Folder for the default SQLite database and artifact store."""
+    home: Path = Field(default_factory=default_home)
+    """Folder for the default SQLite database and artifact store (see :func:`default_home`)."""
 
     database_url: str | None = None
     """SQLAlchemy URL of the registry database; SQLite in ``home`` when unset."""
@@ -36,6 +51,22 @@ class RegistrySettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'registry.db').resolve()}"
+
+    def sqlite_path(self) -> Path | None:
+        """The database file when the registry is SQLite (the default), else None."""
+        url = self.resolved_database_url()
+        if not url.startswith("sqlite"):
+            return None
+        database = url.split(":///", 1)[1] if ":///" in url else ""
+        return Path(database.split("?", 1)[0]) if database and database != ":memory:" else None
+
+    def location(self) -> str:
+        """Where the registry is, for messages: the SQLite file or the database URL."""
+        path = self.sqlite_path()
+        if path is not None:
+            return str(path)
+        url = self.resolved_database_url()
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
     def resolved_artifact_root(self) -> str:
         if self.artifact_root:

@@ -80,3 +80,21 @@ def test_verify_passes_then_names_the_tampered_row(
          "message": "row 2 was edited: its content no longer matches its hash"}]
     malformed = runner.invoke(app, ["verify", "--anchor", "3"])
     assert isinstance(malformed.exception, InvalidInput)
+
+
+def test_audit_list_is_readable_at_80_columns(
+    run: Run, home: Path, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    assert run("models", "register", str(tiny_xgb[0]), "--name", "fraud")[0] == 0
+    assert run("models", "alias", "fraud", "production", "1")[0] == 0
+    code, out, _ = run("audit", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert all(len(line) <= 80 for line in lines), out
+    assert "…" not in out
+    heads = [line for line in lines if line.startswith("#")]
+    assert [h.split()[4] for h in heads] == ["model.register", "alias.move"]
+    assert heads[1].endswith("fraud@production")
+    details = " ".join(line.strip() for line in lines if line.startswith("    "))
+    sha = json.loads(run("audit", "list", "--json")[1])[0]["details"]["sha256"]
+    assert f"sha256={sha}" in details  # whole, never cut

@@ -90,3 +90,42 @@ def test_ab_report_and_controller_once(run: Run, fraud: Path, tmp_path: Path) ->
     code, out, _ = run("deploy", "ab-report", "fraud")
     assert code == 0 and "A/B test of fraud" in out
     assert run_json(run, "deploy", "controller", "--once") == []  # nothing to move for A/B
+
+
+def test_status_shows_every_gate_and_what_a_step_waits_on(run: Run, fraud: Path) -> None:
+    import time
+
+    run("deploy", "apply", "-f", str(fraud))
+    code, out, _ = run("deploy", "status", "fraud")
+    assert code == 0
+    assert ("min_requests 10, max_error_rate 0.05, max_p99_latency_ms 400, "
+            "max_prediction_psi 0.5") in out
+    time.sleep(1.2)  # the 1 s interval passes with no traffic: the step waits
+    run("deploy", "controller", "--once")
+    code, out, _ = run("deploy", "status", "fraud")
+    assert "min_requests: 0 of 10 candidate requests in the last interval (1s)" in out
+    run("deploy", "promote", "fraud")
+    code, out, _ = run("deploy", "status", "fraud")
+    assert "finished: promoted, fraud:2 takes all traffic" in out and "step 1 of 3" not in out
+    assert "waiting on" not in out
+
+
+def test_unknown_fields_list_every_field_with_its_default(run: Run, fraud: Path,
+                                                         tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(deploy_yaml().replace("min_requests", "min_request"))
+    code, _, err = run("deploy", "apply", "-f", str(bad))
+    assert code == 1 and "unknown field 'min_request'" in err
+    assert "min_requests (default 20 candidate requests per interval" in err
+
+
+def test_moving_an_alias_of_a_routed_endpoint_says_the_deployment_decides(
+        run: Run, fraud: Path) -> None:
+    run("deploy", "apply", "-f", str(fraud))
+    run("deploy", "promote", "fraud")  # fraud:2 takes all traffic; production moved to 2
+    code, out, _ = run("models", "alias", "fraud", "production", "2")
+    assert code == 0 and "note:" not in out  # the alias agrees with the routes
+    code, out, _ = run("models", "alias", "fraud", "production", "3")
+    assert code == 0 and "fraud@production: 2 → 3" in out
+    assert "deployment 1 of endpoint 'fraud' ended promoted and still routes" in out
+    assert "apply a new deployment" in out

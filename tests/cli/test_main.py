@@ -43,3 +43,36 @@ def test_version(run: Run, home: Path) -> None:
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("modelport ")
     assert main(["--version"]) == 0
+
+
+def _all_commands() -> list[list[str]]:
+    """Every command path, e.g. ["auth", "keys", "create"], walked through the real groups."""
+    from modelport.cli.main import LazyGroup
+
+    group = LazyGroup(name="modelport")
+    found: list[list[str]] = []
+
+    def walk(path: list[str], command: object) -> None:
+        found.append(path)
+        for name, sub in getattr(command, "commands", {}).items():
+            walk([*path, name], sub)
+
+    for name in COMMANDS:
+        walk([name], group.get_command(None, name))  # type: ignore[arg-type]
+    return found
+
+
+def test_one_help_style_for_every_command(run: Run) -> None:
+    import re
+
+    paths = _all_commands()
+    assert ["auth", "keys", "create"] in paths and ["registry", "backup"] in paths
+    for path in paths:
+        code, out, _ = run(*path, "--help")
+        assert code == 0, path
+        assert "<bool>" not in out and "╭" not in out, path  # no Rich boxes or type tags
+        assert "--install-completion" not in out, path
+        assert not re.search(r"\w \.(\s|$)", out), (path, out)  # no "URL ." left by markup
+        if "Commands:" in out:
+            listing = out.split("Commands:", 1)[1]
+            assert not re.search(r"\.\.\.\s*$", listing, re.M), (path, listing)  # not cut

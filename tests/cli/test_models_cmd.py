@@ -83,8 +83,10 @@ def test_unknown_model_and_alias_are_one_line_errors(
     run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
 ) -> None:
     code, out, err = run("models", "show", "nope")
-    assert code == 1 and "nope" in err and "Traceback" not in err + out
+    assert code == 1 and "no registry at" in err and "Traceback" not in err + out
     run("models", "register", str(tiny_xgb[0]), "--name", "m", "--alias", "staging")
+    code, out, err = run("models", "show", "nope")
+    assert code == 1 and "nope" in err and "Traceback" not in err + out
     code, _, err = run("models", "show", "m@production")
     assert code == 1 and "production" in err and "staging" in err  # names the known aliases
     code, _, err = run("models", "alias", "m", "production", "9")
@@ -199,3 +201,27 @@ def test_bracketed_text_in_errors_is_printed_as_it_is(run: Run) -> None:
     code, _, err = run("models", "show", "x[redis]")
     assert code == 1
     assert "'x[redis]'" in err, err
+
+
+def test_re_registering_an_identical_artifact_says_so(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    code, out, _ = run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    assert code == 0 and "identical" not in out
+    code, out, _ = run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    assert code == 0 and "registered fraud:2" in out
+    assert "the artifact is identical to version 1 of fraud" in out
+
+
+def test_a_piped_table_keeps_every_cell_whole(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster]
+) -> None:
+    run("models", "register", str(tiny_xgb[0]), "--name", "fraud")
+    aliases = [f"{kind}-traffic-from-the-eu-west-region" for kind in ("canary", "shadow", "live")]
+    for alias in aliases:
+        assert run("models", "alias", "fraud", alias, "1")[0] == 0
+    code, out, _ = run("models", "list")  # captured: not a terminal, like `| less` or a file
+    assert code == 0 and max(len(line) for line in out.splitlines()) > 80
+    for alias in aliases:
+        assert f"{alias}→1" in out
+    assert "…" not in out

@@ -45,6 +45,7 @@ def test_train_register_predict(tmp_path: Path, monkeypatch, capsys) -> None:  #
     )
     report = json.loads(proc.stdout)
     assert report["auc"] > 0.6, report
+    assert "trained 20/20 trees" in proc.stderr  # progress while training, on stderr
     assert (
         main(
             [
@@ -70,3 +71,5 @@ def test_train_register_predict(tmp_path: Path, monkeypatch, capsys) -> None:  #
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(rows) == len(pd.read_csv(out / "data/rows.csv")) == 10
     assert all(len(r["predict_proba"]) == 2 for r in rows)
+    scores = [r["predict_proba"][1] for r in rows]
+    assert sorted(scores)[-2:] == sorted(scores[4:6])  # the demo rows hold the surest frauds

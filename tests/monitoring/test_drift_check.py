@@ -81,3 +81,27 @@ def test_a_version_without_reference_data_is_refused_plainly(local_registry: Reg
     register_fraud(local_registry, tmp_path / "m", reference=False)
     with pytest.raises(NotFound, match=r"has no reference data.*--train-data"):
         check_drift(local_registry, str(tmp_path / "log"), "fraud", window=timedelta(hours=1))
+
+
+def test_a_request_for_some_outputs_only_is_not_drift(local_registry: Registry,
+                                                      tmp_path: Path) -> None:
+    """Outputs a request did not ask for are absent from its log rows, not another type."""
+    info = register_fraud(local_registry, tmp_path / "m")
+    log_traffic(local_registry, info, tmp_path / "log", shift=0.0, seed=11)
+    frame = table(np.random.default_rng(5), 10, shift=0.0)
+    proba = load_version(local_registry, info).predict(
+        {f: frame[f].to_numpy() for f in FEATURES})["predict_proba"]
+    log = InferenceLog(LogConfig(root=str(tmp_path / "log")))
+    log.submit(log_record(
+        (NOW - timedelta(minutes=5)).timestamp(), "only-proba", "fraud", "fraud",
+        str(info.version), "rest", 0.001,
+        [Tensor(name=f, datatype="FP32", data=frame[f].to_numpy()) for f in FEATURES],
+        [Tensor(name="predict_proba", datatype="FP32", data=proba)]))
+    log.close()
+    report = check_drift(local_registry, str(tmp_path / "log"), "fraud:1",
+                         window=timedelta(hours=1), until=NOW, config=DriftConfig(alpha=0.01))
+    verdicts = {f.feature: f for f in report.features}
+    assert report.live_rows == 610
+    assert verdicts["predict"].live_rows == 600  # the 10 rows that did not ask are absent
+    assert not verdicts["predict"].drifted and verdicts["predict"].psi < 0.1, report.to_dict()
+    assert not report.drifted, report.to_dict()

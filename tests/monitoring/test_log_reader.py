@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+
 from modelport.monitoring.config import LogConfig
 from modelport.monitoring.inference_log import InferenceLog
 from modelport.monitoring.log_reader import log_versions, read_log
+from modelport.protocol.types import Tensor
 
 from .logdata import record
 
@@ -43,3 +46,17 @@ def test_window_version_and_request_filters(tmp_path: Path) -> None:
 def test_an_empty_or_missing_log_reads_as_empty(tmp_path: Path) -> None:
     assert read_log(str(tmp_path / "nothing"), "fraud").empty
     assert log_versions(str(tmp_path), "fraud") == []
+
+
+def test_outputs_not_requested_are_absent_not_another_type(tmp_path: Path) -> None:
+    log = InferenceLog(LogConfig(root=str(tmp_path)))
+    log.submit(record("both", [1.0, 2.0], ts=NOW.timestamp() - 20))
+    only_proba = [Tensor(name="predict_proba", datatype="FP32",
+                         data=np.array([[0.5, 0.5]], dtype=np.float32))]
+    log.submit(record("proba", [3.0], ts=NOW.timestamp() - 10, outputs=only_proba))
+    log.close()
+    frame = read_log(str(tmp_path), "fraud")
+    by_request = dict(zip(frame["request_id"] + frame["row"].astype(str),
+                          frame["out_predict"], strict=True))
+    assert by_request == {"both0": 0, "both1": 1, "proba0": None}
+    assert all(type(v) is int for k, v in by_request.items() if k.startswith("both"))

@@ -212,6 +212,10 @@ async def test_openapi_schema_is_built_from_signatures(client: httpx.AsyncClient
     assert row["properties"]["amount"]["type"] == "number"
     assert row["required"] == ["amount", "count"]
     assert "/v2/models/{model_name}/infer" in doc["paths"]
+    feedback = doc["paths"]["/v2/models/{model_name}/feedback"]["post"]
+    item = doc["components"]["schemas"]["FeedbackItem"]
+    assert {"request_id", "row", "label", "conversion", "value"} <= set(item["properties"])
+    assert len(feedback["requestBody"]["content"]["application/json"]["schema"]["oneOf"]) == 3
     docs = await client.get("/docs")
     assert docs.status_code == 200 and b"/openapi.json" in docs.content
 
@@ -239,3 +243,36 @@ async def test_stages_see_the_protocol_and_headers(source: StaticSource) -> None
     assert [(c.protocol, c.name, c.headers.get("x-api-key")) for c in seen] == [
         ("rest", "scaler", "k1"), ("rest", "scaler", None)]
     await plane.stop()
+
+
+async def test_readiness_of_a_model_or_version_that_does_not_exist_is_404(
+        client: httpx.AsyncClient, source: StaticSource) -> None:
+    for path in ("/v2/models/nosuch/ready", "/v2/models/scaler/versions/99/ready",
+                 "/v2/models/scaler/versions/x/ready"):
+        resp = await client.get(path)
+        assert resp.status_code == 404, (path, resp.text)
+        assert "error" in resp.json()
+
+
+async def test_a_listed_reference_that_does_not_resolve_is_not_ready_404(
+        source: StaticSource) -> None:
+    plane = DataPlane(ModelManager(source, ManagerConfig(refs=("scaler@nosuch",))))
+    await plane.start()
+    try:
+        transport = httpx.ASGITransport(app=RestApp(plane))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            resp = await c.get("/v2/models/scaler/ready")
+        assert resp.status_code == 404 and "no alias 'nosuch'" in resp.json()["error"]
+    finally:
+        await plane.stop()
+
+
+async def test_friendly_predict_says_which_version_answered_and_the_request_id(
+        client: httpx.AsyncClient) -> None:
+    resp = await client.post("/v1/models/scaler:predict",
+                             json={"id": "order-17", "instances": [[1, 2, 3]]})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-model-version"] == "1" and resp.json()["model_version"] == "1"
+    assert resp.headers["x-request-id"] == "order-17" and resp.json()["id"] == "order-17"
+    bad = await client.post("/v1/models/scaler:predict", json={"id": 5, "instances": [[1, 2, 3]]})
+    assert bad.status_code == 400 and "'id' must be a string" in bad.json()["error"]

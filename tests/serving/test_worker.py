@@ -39,6 +39,15 @@ def expected(home: Path) -> np.ndarray:
     return np.stack([1 - p, p], axis=1).astype(np.float32)
 
 
+def test_friendly_route_answers_carry_the_version_and_a_request_id(
+        server: ServerProcess) -> None:
+    row = dict(zip(FEATURES, map(float, ROWS[0]), strict=True))
+    resp = httpx.post(f"{server.url}/v1/models/fraud:predict", json={"instances": [row]})
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["x-model-version"] == resp.json()["model_version"] == "1"
+    assert resp.json()["id"] and resp.headers["x-request-id"] == resp.json()["id"]
+
+
 def _http_columns(rows: np.ndarray, binary: bool) -> list[httpclient.InferInput]:
     inputs = []
     for i, name in enumerate(FEATURES):

@@ -115,3 +115,9 @@ def test_sigterm_lets_in_flight_requests_finish(home: Path) -> None:
     assert time.monotonic() - started < 15
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{proc.url}/v2/health/live", timeout=2)
+    # start-up, readiness and shutdown are INFO lines, not warnings
+    lines = proc.log.read_text().splitlines()
+    for said in ("modelport starting REST", "ready (1 of 1)", "modelport stopping: draining 1",
+                 "modelport stopped"):
+        [line] = [x for x in lines if said in x]
+        assert " INFO modelport.serving.workers: " in line, line

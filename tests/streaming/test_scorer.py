@@ -304,3 +304,39 @@ async def test_abort_leaves_the_batches_in_hand_unacknowledged_for_later(
     assert stats.aborted and stats.produced == 0
     assert await rclient.xlen(streams.sink.stream) == 0
     assert (await rclient.xpending(streams.source.stream, "scorer"))["pending"] == 100
+
+
+async def test_results_carry_the_events_id_fields(
+    streams: Streams, scored: ScoredModel, rclient: aioredis.Redis
+) -> None:
+    data = events(30)
+    tagged = [{**d, "transaction_id": f"t-{i}", "shop": "s1"} for i, d in enumerate(data[:20])]
+    own_id = [{**d, "id": f"order-{i}"} for i, d in enumerate(data[20:25])]
+    request = {"id": "req-1", "inputs": [
+        {"name": f, "datatype": "FP32", "shape": [2], "data": [d[f] for d in data[25:27]]}
+        for f in FEATURES]}
+    ids = await produce(rclient, streams.source.stream, [*tagged, *own_id, *data[27:], request])
+    policy = ScoringPolicy(max_batch=64, max_wait_ms=5, idle_block_ms=20,
+                           id_fields=("transaction_id", "id"))
+    scorer = streams.scorer(scored, policy=policy)
+
+    async def all_written() -> bool:
+        return int(await rclient.xlen(streams.sink.stream)) >= len(ids)
+
+    await run_until(scorer, all_written)
+    out = await entries(rclient, streams.sink.stream)
+    assert len(out) == len(ids)
+    assert sorted(o["transaction_id"] for o in out if "transaction_id" in o) == sorted(
+        f"t-{i}" for i in range(20))
+    assert all("shop" not in o for o in out)  # only the configured fields
+    assert sorted(o["id"] for o in out if str(o["id"]).startswith("order-")) == [
+        f"order-{i}" for i in range(5)]
+    assert "req-1" in [o["id"] for o in out]  # an OIP request's own id
+    plain = [o for o in out if "transaction_id" not in o and o["id"] != "req-1"
+             and not str(o["id"]).startswith("order-")]
+    assert sorted(o["id"] for o in plain) == sorted(ids[25:28])  # the entry id otherwise
+
+
+def test_id_fields_must_be_names() -> None:
+    with pytest.raises(InvalidInput, match="id_fields"):
+        ScoringPolicy(id_fields=("",))

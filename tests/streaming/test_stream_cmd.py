@@ -81,7 +81,8 @@ def test_run_refuses_bad_options_before_starting(
     assert needle in str(result.exception)
 
 
-def test_run_names_an_unknown_model(redis_url: str, prefix: str, env: None) -> None:
+def test_run_names_an_unknown_model(redis_url: str, prefix: str, env: None,
+                                    version: VersionInfo) -> None:
     result = runner.invoke(
         app,
         [
@@ -91,4 +92,4 @@ def test_run_names_an_unknown_model(redis_url: str, prefix: str, env: None) -> N
         ],
     )  # fmt: skip
     assert isinstance(result.exception, NotFound)
-    assert "nope" in str(result.exception)
+    assert "no model named 'nope'" in str(result.exception)

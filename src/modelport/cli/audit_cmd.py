@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import typer
+from rich.padding import Padding
+from rich.text import Text
 
 from modelport.cli.common import JSON_OPTION, open_registry
 from modelport.cli.output import console, print_error, print_json, print_table
 from modelport.errors import InvalidInput
 from modelport.registry.tables import utcnow
-from modelport.security.audit import list_audit, verify_audit
+from modelport.security.audit import AuditEntry, list_audit, verify_audit
 from modelport.security.durations import parse_duration
 
 app = typer.Typer(help="Read and verify the tamper-evident audit log.", no_args_is_help=True)
@@ -32,6 +36,9 @@ def list_entries(
     if json_out:
         print_json([e.to_dict() for e in entries])
         return
+    if entries and console.width < _WIDE:
+        _print_entries(entries)
+        return
     print_table(
         ["#", "at (UTC)", "actor", "action", "target", "details"],
         [
@@ -41,6 +48,22 @@ def list_entries(
         ],
         title=None if entries else "no audit entries match",
     )
+
+
+_WIDE = 120
+"""Below this many columns the six-column table squeezes every cell: print entries as lines."""
+
+
+def _print_entries(entries: Sequence[AuditEntry]) -> None:
+    """Each entry on one line (seq, time, actor, action, target), its details wrapped below."""
+    for e in entries:
+        head = Text.assemble((f"#{e.seq}", "bold"), f"  {e.at:%Y-%m-%d %H:%M:%S}  ",
+                             (e.actor, "cyan"), "  ", (e.action, "bold"),
+                             f"  {e.target}" if e.target else "")
+        console.print(head, highlight=False)
+        details = ", ".join(f"{k}={v}" for k, v in sorted(e.details.items()))
+        if details:
+            console.print(Padding(Text(details), (0, 0, 0, 4), expand=False), highlight=False)
 
 
 @app.command("verify")

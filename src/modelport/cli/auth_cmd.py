@@ -38,7 +38,7 @@ def create_key(
 ) -> None:
     """Create an API key. The key is printed once: store it now, it cannot be shown again."""
     lifetime = parse_duration(expires, option="--expires") if expires else None
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         new = KeyStore(registry.engine).create(
             name=name, role=role, models=models, expires_in=lifetime, actor=current_actor()
         )

@@ -10,20 +10,42 @@ from contextlib import contextmanager
 import typer
 
 from modelport.config import RegistrySettings
-from modelport.errors import InvalidInput
+from modelport.errors import InvalidInput, NotFound
 from modelport.registry import Registry
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts instead of a table.")
 
 
 @contextmanager
-def open_registry() -> Iterator[Registry]:
-    """The registry named by MODELPORT_HOME / MODELPORT_DATABASE_URL, closed afterwards."""
-    registry = Registry.open(RegistrySettings())
+def open_registry(*, create: bool = False) -> Iterator[Registry]:
+    """The registry named by MODELPORT_HOME / MODELPORT_DATABASE_URL, closed afterwards.
+
+    Only commands that add something (``create=True``: register, import, create a key, serve)
+    create a registry; the others refuse a missing one, naming where they looked. A model
+    that is not found in an empty registry says which registry that was.
+    """
+    settings = RegistrySettings()
+    registry = Registry.open(settings, create=create)
     try:
         yield registry
+    except NotFound as exc:
+        if "the registry is empty" not in exc.message:
+            raise
+        raise NotFound(f"{exc.message} (registry: {settings.location()}; "
+                       f"MODELPORT_HOME or MODELPORT_DATABASE_URL point elsewhere)") from None
     finally:
         registry.close()
+
+
+def registry_missing() -> bool:
+    """True when the CLI's registry is a SQLite file that does not exist yet."""
+    path = RegistrySettings().sqlite_path()
+    return path is not None and not path.exists()
+
+
+def registry_location() -> str:
+    """Where the CLI's registry is (the SQLite file or the database URL), for messages."""
+    return RegistrySettings().location()
 
 
 def current_actor() -> str:

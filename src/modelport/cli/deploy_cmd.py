@@ -202,6 +202,29 @@ def _mark(reading: dict[str, Any]) -> str:
     return "ok" if ok else "FAIL"
 
 
+def _gates(record: DeploymentRecord) -> str | None:
+    """Every gate a canary step must pass, with the defaults filled in."""
+    canary = record.spec.canary
+    if canary is None:
+        return None
+    limits = [f"{k} {v:g}" for k, v in canary.gates.model_dump().items() if v is not None]
+    return ", ".join([f"min_requests {canary.min_requests}", *limits])
+
+
+def _waiting(found: DeploymentStatus) -> str | None:
+    """What the current step waits on, when its last analysis could not judge it yet."""
+    record = found.deployment
+    canary = record.spec.canary
+    if canary is None or not record.active:
+        return None
+    latest = [g for g in found.gates if g.step == record.step]
+    if not latest or latest[-1].verdict != "wait":
+        return None
+    seen = next((r.get("candidate") for r in latest[-1].readings if r["gate"] == "requests"), 0)
+    return (f"min_requests: {_num(seen)} of {canary.min_requests} candidate requests in the "
+            f"last interval ({canary.interval}); the gates are judged once it has enough")
+
+
 def _print_status(found: DeploymentStatus) -> None:
     record = found.deployment
     print_fields([
@@ -209,6 +232,8 @@ def _print_status(found: DeploymentStatus) -> None:
         ("strategy", record.strategy), ("status", record.status.value),
         ("stable", str(record.stable)), ("candidate", str(record.candidate)),
         ("weights", _weights(record)), ("step", record.describe_step()),
+        ("gates", _gates(record)),
+        *([("waiting on", waiting)] if (waiting := _waiting(found)) else []),
         ("shadows", ", ".join(map(str, record.shadows)) or None),
         ("applied", f"{_when(record.created_at)} by {record.created_by}"),
         ("reason", record.reason),

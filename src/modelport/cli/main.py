@@ -32,7 +32,28 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "auth": ("modelport.cli.auth_cmd", "app", "API keys and signing keys."),
     "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
     "ui": ("modelport.cli.ui_cmd", "ui", "Serve the web console for the registry."),
+    "registry": ("modelport.cli.registry_cmd", "app", "Back up the registry database."),
 }
+
+
+def _plain(app: typer.Typer) -> None:
+    """One help style for every command, as the root's: plain text, no boxes, no ``<bool>``
+    tags, no shell-completion options, and ``[default: ...]`` kept as text (Rich markup
+    would swallow it)."""
+    app.rich_markup_mode = None
+    app._add_completion = False
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            _plain(group.typer_instance)
+
+
+def _whole_summaries(command: Command) -> None:
+    """Command lists show each command's whole first sentence, never one cut with '...'."""
+    for sub in getattr(command, "commands", {}).values():
+        if sub.help and not sub.short_help:
+            first = sub.help.strip().split("\n\n", 1)[0]
+            sub.short_help = " ".join(first.split())
+        _whole_summaries(sub)
 
 
 class LazyGroup(TyperGroup):
@@ -51,8 +72,10 @@ class LazyGroup(TyperGroup):
             single = typer.Typer(add_completion=False, rich_markup_mode=None)
             single.command(cmd_name)(target)
             target = single
+        _plain(target)
         command = typer.main.get_command(target)
         command.name = cmd_name
+        _whole_summaries(command)
         return command
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:

@@ -12,6 +12,8 @@ from modelport.cli.common import (
     open_registry,
     parse_metrics,
     parse_pairs,
+    registry_location,
+    registry_missing,
 )
 from modelport.cli.output import (
     console,
@@ -88,8 +90,10 @@ def register(
         parent_version=parent,
     )
     signer = load_signing_key(sign_key) if sign_key else None
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         info = register_artifact(registry, reg)
+        same = [v.version for v in registry.list_versions(info.name)
+                if v.artifact_sha256 == info.artifact_sha256 and v.version != info.version]
         if signer is not None:
             signed = sign_artifact(signer, name=info.name, version=info.version,
                                    sha256=info.artifact_sha256)
@@ -105,6 +109,10 @@ def register(
         f"registered [bold]{info.ref}[/] ({info.flavor}, "
         f"sha256 {info.artifact_sha256[:12]}){aliases}"
     )
+    if same:
+        console.print(f"note: the artifact is identical to version {same[-1]} of {info.name} "
+                      f"(same sha256); {info.ref} is a new version of the same model file",
+                      highlight=False)
 
 
 @app.command("import-mlflow")
@@ -133,7 +141,7 @@ def import_mlflow(
         alias=alias,
         tags={"source": "mlflow", "mlflow.model_dir": str(model_dir.resolve())},
     )
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         info = register_artifact(registry, reg)
         _audit_registration(registry, info)
     if json_out:
@@ -145,8 +153,10 @@ def import_mlflow(
 @app.command("list")
 def list_models(json_out: bool = JSON_OPTION) -> None:
     """List registered models with their latest version and aliases."""
-    with open_registry() as registry:
-        models = registry.list_models()
+    models = []
+    if not registry_missing():  # nothing registered yet: say where, create nothing
+        with open_registry() as registry:
+            models = registry.list_models()
     if json_out:
         print_json(
             [
@@ -162,6 +172,12 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             ]
         )
         return
+    if not models:
+        console.print(f"no models registered yet in {registry_location()}; register one with "
+                      f"'modelport models register FILE --name NAME', or point "
+                      f"MODELPORT_HOME or MODELPORT_DATABASE_URL at another registry",
+                      soft_wrap=True, highlight=False, markup=False)
+        return
     print_table(
         ["model", "latest", "versions", "aliases", "created"],
         [
@@ -174,9 +190,6 @@ def list_models(json_out: bool = JSON_OPTION) -> None:
             )
             for m in models
         ],
-        title=None
-        if models
-        else "no models registered yet: modelport models register FILE --name NAME",
     )
 
 
@@ -251,8 +264,11 @@ def alias(
         append_audit(registry.engine, action="alias.move", actor=current_actor(),
                      target=f"{name}@{alias_name}",
                      details={"from": move.from_version, "to": move.to_version})
+        routed = _routed_elsewhere(registry, name, version)
     before = f"{move.from_version} → " if move.from_version is not None else ""
     console.print(f"{name}@{alias_name}: {before}{move.to_version}")
+    if routed:
+        console.print(f"note: {routed}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -285,6 +301,25 @@ def delete(
         append_audit(registry.engine, action="model.delete", actor=current_actor(),
                      target=f"{parsed.name}:{parsed.version}")
     console.print(f"deleted {parsed.name}:{parsed.version}")
+
+
+def _routed_elsewhere(registry: Registry, endpoint: str, version: int) -> str | None:
+    """Why moving the alias does not move the endpoint's traffic, when a deployment routes it
+    to another version (see README "Rollouts and aliases follow one rule")."""
+    from modelport.routing.service import DeploymentService
+
+    found = [d for d in DeploymentService(registry).list() if d.endpoint == endpoint]
+    if not found:
+        return None
+    record = found[0]
+    answering = {a.version for a in record.weights if a.model == endpoint and a.weight > 0}
+    if answering == {version}:
+        return None
+    state = "is rolling out" if record.active else f"ended {record.status.value} and still routes"
+    return (f"deployment {record.id} of endpoint {endpoint!r} {state} "
+            f"({', '.join(f'{a.model}:{a.version} {a.weight:g}%' for a in record.weights)}); "
+            f"servers with routing follow it, not the alias: apply a new deployment "
+            f"(modelport deploy apply -f FILE) to move the endpoint's traffic")
 
 
 def _audit_registration(registry: Registry, info: VersionInfo) -> None:

@@ -40,7 +40,7 @@ def print_table(
         table.add_column(column)
     for row in rows:
         table.add_row(*(_cell(v) for v in row))
-    console.print(table)
+    _print_whole(table)
 
 
 def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None) -> None:
@@ -50,7 +50,20 @@ def print_fields(fields: Sequence[tuple[str, Any]], *, title: str | None = None)
     table.add_column()
     for key, value in fields:
         table.add_row(key, _cell(value))
-    console.print(table)
+    _print_whole(table)
+
+
+def _print_whole(table: Table) -> None:
+    """On a terminal, fit its width; piped or redirected, keep every cell whole (no 80-column
+    cut): a script or a file gets the full values."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    needed = console.measure(table, options=console.options.update_width(100_000)).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    Console(width=needed, file=console.file, no_color=console.no_color).print(table)
 
 
 def print_error(message: str) -> None:

@@ -3,15 +3,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import partial
 from pathlib import Path
 
 import typer
 
-from modelport.config import load_settings
+from modelport.config import RegistrySettings, load_settings
 from modelport.monitoring.config import MonitoringConfig
+from modelport.registry import Registry
 from modelport.routing.options import RoutingOptions
+from modelport.routing.service import DeploymentService
 from modelport.security.config import SecurityConfig
 from modelport.security.durations import parse_duration
 from modelport.serving.options import ServeConfig
@@ -157,6 +160,7 @@ def serve(
     ),
 ) -> None:
     """Serve models over the Open Inference Protocol (REST and gRPC) until SIGTERM or Ctrl-C."""
+    _log_at_info()
     settings = load_settings(config)
     serve_config = ServeConfig.from_settings(
         settings,
@@ -208,6 +212,7 @@ def serve(
         ),
         extensions=(CONSOLE,) if ui else (),
     )
+    _check_refs(settings.registry, serve_config.models.refs, routing=routing)
     check_serve_security(serve_config.host, serve_config.security)
     code = run_server(serve_config, partial(RegistrySource.open, settings.registry))
     raise typer.Exit(code)
@@ -215,6 +220,31 @@ def serve(
 
 CONSOLE = "modelport.dashboard.mount:serving_console"
 """The web console's worker extension (imported by each worker, not here)."""
+
+
+def _log_at_info() -> None:
+    """A server says what it does: start-up, readiness, swaps and shutdown lines at INFO
+    (``modelport --debug serve`` shows DEBUG too)."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    ours = logging.getLogger("modelport")
+    if ours.getEffectiveLevel() > logging.INFO:
+        ours.setLevel(logging.INFO)
+
+
+def _check_refs(settings: RegistrySettings, refs: tuple[str, ...], *, routing: bool) -> None:
+    """Every listed model, version and alias exists (a lazy one loads later, but exists)."""
+    if not refs:
+        return
+    source = RegistrySource(Registry.open(settings, create=False))  # a wrong home: one line
+    try:
+        endpoints = ({d.endpoint for d in DeploymentService(source.registry).list()}
+                     if routing else set())
+        source.check(refs, endpoints=endpoints)
+    finally:
+        source.registry.close()
 
 
 def _seconds(text: str, option: str) -> float:

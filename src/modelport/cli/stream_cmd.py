@@ -67,6 +67,11 @@ def run(
         None, help="Serve Prometheus metrics at http://0.0.0.0:PORT/metrics."
     ),
     field: str = typer.Option("data", help="Redis entry field holding the JSON message."),
+    id_field: list[str] = typer.Option(
+        ["id"], "--id-field",
+        help="Event field copied into its result as is, to join results back (repeatable, "
+        "e.g. --id-field transaction_id); default: id, when present.",
+    ),
 ) -> None:
     """Score every event of SOURCE with a registered model, writing results to SINK."""
     if claim_idle < 0:
@@ -74,7 +79,8 @@ def run(
     if not field:
         raise InvalidInput("--field must name the Redis entry field holding the JSON message")
     policy = ScoringPolicy(
-        max_batch=max_batch, max_wait_ms=max_wait_ms, max_in_flight=max_in_flight
+        max_batch=max_batch, max_wait_ms=max_wait_ms, max_in_flight=max_in_flight,
+        id_fields=tuple(id_field),
     )
     src = parse_endpoint(source, role="source")
     dst = parse_endpoint(sink, role="sink")

@@ -50,7 +50,8 @@ def read_log(
     """Logged rows of ``model`` (with a ``version`` column), oldest first.
 
     ``columns`` limits what is read (missing ones are skipped); ``request_ids`` keeps only
-    those requests. An empty log gives an empty frame.
+    those requests. An empty log gives an empty frame. An output a request did not ask for is
+    None in its rows; the column keeps the type it was logged with.
     """
     fs, _ = fsspec.core.url_to_fs(root)
     first_day = (since - timedelta(days=1)).strftime("%Y-%m-%d") if since else None
@@ -83,6 +84,9 @@ def read_log(
             tables.append(table.append_column("version", pa.array([version] * table.num_rows)))
     if not tables:
         return pd.DataFrame({"request_id": pd.Series(dtype=str), "version": pd.Series(dtype=str)})
+    # Parts differ when requests asked for different outputs: a column a part lacks is null
+    # there. Integers keep their type (Python ints with None where absent), not float64,
+    # so a class label logged as 0 still reads as 0, never "0.0".
     merged = pa.concat_tables(tables, promote_options="permissive")
-    frame: pd.DataFrame = merged.to_pandas()
+    frame: pd.DataFrame = merged.to_pandas(integer_object_nulls=True)
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)

@@ -43,9 +43,21 @@ class Registry:
         self.store = store
 
     @classmethod
-    def open(cls, settings: RegistrySettings | None = None) -> Registry:
-        """Connect (creating or upgrading the schema) using ``settings`` or the environment."""
+    def open(cls, settings: RegistrySettings | None = None, *, create: bool = True) -> Registry:
+        """Connect (creating or upgrading the schema) using ``settings`` or the environment.
+
+        With ``create=False`` (what read-only commands use) a SQLite registry that does not
+        exist yet is NotFound, naming the file looked for, instead of being created empty.
+        """
         settings = settings or RegistrySettings()
+        path = settings.sqlite_path()
+        if not create and path is not None and not path.exists():
+            raise NotFound(
+                f"no registry at {path.resolve()}: nothing has been registered there. Register "
+                f"a model (modelport models register FILE --name NAME), or point at an existing "
+                f"registry with MODELPORT_HOME (the folder holding registry.db) or "
+                f"MODELPORT_DATABASE_URL"
+            )
         if not settings.database_url or not settings.artifact_root:
             settings.home.mkdir(parents=True, exist_ok=True)
         engine = db.open_engine(settings.resolved_database_url())

@@ -61,7 +61,8 @@ def _outcome(item: Any, index: int) -> Outcome:
     where = f"feedback item {index}"
     if not isinstance(item, dict):
         raise InvalidInput(f"{where} must be an object like {_EXAMPLE}")
-    unknown = sorted(set(item) - {"id", "request_id", "conversion", "value", "label"})
+    # "row" belongs to a label for a request of several rows (monitoring reads it): same body
+    unknown = sorted(set(item) - {"id", "request_id", "conversion", "value", "label", "row"})
     if unknown:
         raise InvalidInput(f"{where}: unknown field(s) {unknown}; expected id and one of "
                            "conversion, value, label")

@@ -104,7 +104,12 @@ class DeploymentRecord:
         return sum(a.weight for a in self.weights if a.role == role)
 
     def describe_step(self) -> str:
-        """``step 2 of 4 (25%)`` for a canary, else the strategy."""
+        """``step 2 of 4 (25%)`` for a canary, else the strategy; a finished rollout says how
+        it ended, not the step it was on."""
+        if self.status is Status.PROMOTED:
+            return f"finished: promoted, {self.candidate} takes all traffic"
+        if self.status is Status.ROLLED_BACK:
+            return f"finished: rolled back, {self.stable} takes all traffic"
         if self.strategy == "canary" and self.spec.canary is not None:
             steps = self.spec.canary.steps
             return f"step {self.step + 1} of {len(steps)} ({steps[self.step]}%)"

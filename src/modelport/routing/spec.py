@@ -11,6 +11,7 @@ canary:
   steps: [5, 25, 50, 100]
   interval: 5m
   gates: {max_error_rate: 0.01, max_p99_latency_ms: 50, max_prediction_psi: 0.2}
+  min_requests: 20              # candidate requests per interval before gates are judged
   on_failure: rollback          # rollback | pause
 ```
 
@@ -27,7 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from modelport.errors import InvalidInput
-from modelport.registry.refs import check_model_name, parse_ref
+from modelport.registry.refs import check_model_name, check_settable_alias, parse_ref
 from modelport.routing.yaml_lines import LineIndex, load_with_lines
 
 __all__ = [
@@ -159,6 +160,9 @@ class DeploymentSpec(BaseModel):
     stable: str
     candidate: str
     shadow: list[str] = Field(default_factory=list)
+    alias: str | None = None
+    """The stable alias a promotion moves to the candidate; by default the alias named in
+    ``stable`` (``stable: fraud@production``), else ``production``."""
     shadow_share: float = Field(100.0, gt=0, le=100)
     shadow_timeout: str = "5s"
     canary: CanarySpec | None = None
@@ -172,6 +176,21 @@ class DeploymentSpec(BaseModel):
             return check_model_name(name)
         except InvalidInput as exc:
             raise ValueError(exc.message.replace("model name", "endpoint name")) from None
+
+    @field_validator("alias")
+    @classmethod
+    def _alias(cls, alias: str | None) -> str | None:
+        if alias is None:
+            return None
+        try:
+            return check_settable_alias(alias)
+        except InvalidInput as exc:
+            raise ValueError(exc.message) from None
+
+    @property
+    def stable_alias(self) -> str:
+        """The alias promote moves: ``alias``, else the one in ``stable``, else production."""
+        return self.alias or parse_ref(self.stable).alias or "production"
 
     @field_validator("stable", "candidate")
     @classmethod
@@ -208,6 +227,21 @@ class DeploymentSpec(BaseModel):
         return pick.get("stable", 0), pick.get("candidate", 0)
 
 
+FIELDS: dict[str, str] = {
+    "": "endpoint, strategy, stable, candidate, alias (default: the alias in stable, else "
+        "production), shadow, shadow_share (default 100), shadow_timeout (default 5s), and "
+        "the strategy's section (canary, blue_green or ab)",
+    "canary": "steps, interval, gates, min_requests (default 20 candidate requests per "
+              "interval before the gates are judged), on_failure (default rollback), "
+              "compare_output (default: the first output)",
+    "gates": "max_error_rate, max_p99_latency_ms, max_prediction_psi, max_prediction_ks "
+             "(each unset by default: not checked)",
+    "blue_green": "switch (default auto)",
+    "ab": "weights (default {stable: 50, candidate: 50}), sticky_key (default header:x-ab-key)",
+}
+"""Every field of each section with its default, for the messages that teach the file."""
+
+
 def parse_spec(text: str, *, label: str = "deployment file") -> tuple[DeploymentSpec, LineIndex]:
     """Parse and check a deployment file; InvalidInput listing each problem with its line."""
     data, lines = load_with_lines(text, label)
@@ -235,8 +269,8 @@ def _cross_checks(spec: DeploymentSpec) -> list[tuple[tuple[str | int, ...], str
             out.append(((field,), f"section {field!r} belongs to strategy {owner}, not "
                                   f"{spec.strategy}; remove it"))
     if spec.strategy == "canary" and spec.canary is None:
-        out.append((("strategy",), "strategy canary needs a 'canary' section with steps and "
-                                   "interval"))
+        out.append((("strategy",), "strategy canary needs a 'canary' section: "
+                                   f"{FIELDS['canary']}"))
     if spec.stable == spec.candidate:
         out.append((("candidate",), f"candidate {spec.candidate} is the stable version; "
                                     "roll out a different version"))
@@ -272,7 +306,10 @@ def _problem(err: Any, lines: LineIndex) -> tuple[int, str, str]:
     field = ".".join(str(p) for p in loc)
     reason = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
-        reason = f"unknown field {str(loc[-1])!r}; check its spelling"
+        section = next((k for k in reversed(loc[:-1]) if isinstance(k, str)), "")
+        known = FIELDS.get(section, FIELDS[""])
+        reason = (f"unknown field {str(loc[-1])!r}; check its spelling. "
+                  f"{section or 'a deployment file'} takes: {known}")
     elif err["type"] == "missing":
         reason = f"{field} is required"
     elif err["type"] == "literal_error":

@@ -8,6 +8,12 @@ the history with its actor, and written to the audit log.
     running/paused --promote--> promoted          (blue-green: switch once the slot is ready)
     running/paused/promoted --rollback--> rolled_back
     running --pause--> paused --resume--> running
+
+One rule joins rollouts and aliases: promotion (by a person, by the controller after the last
+step, or a blue-green switch) moves the stable alias (``spec.stable_alias``, e.g. production)
+to the candidate in the same transaction, so the alias, the routes and a restarted server
+agree. A rollback leaves the alias as it was before the rollout: untouched while the rollout
+runs, moved back to the stable version when it had been promoted.
 """
 
 from __future__ import annotations
@@ -20,11 +26,11 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from modelport.errors import Conflict, ModelportError, NotFound
-from modelport.registry import db
+from modelport.registry import db, reads, writes
 from modelport.registry.tables import utcnow
 from modelport.routing import store
 from modelport.routing.plan import DeploymentPlan, canary_weights, initial_weights, only
-from modelport.routing.records import DeploymentRecord, Status
+from modelport.routing.records import DeploymentRecord, Status, Target
 from modelport.security.audit import append_audit
 
 __all__ = [
@@ -32,6 +38,7 @@ __all__ = [
     "advance",
     "apply",
     "change",
+    "move_stable_alias",
     "pause",
     "promote",
     "resume",
@@ -119,7 +126,8 @@ def promote(conn: Connection, record: DeploymentRecord, now: datetime
     weights = only(record.candidate, "candidate")
     store.touch(conn, record.id, now=now, status=Status.PROMOTED, weights=weights,
                 effective_at=now, reason=None)
-    return "promote", f"{record.candidate} takes all traffic", {}
+    moved = move_stable_alias(conn, record, record.stable, record.candidate, now)
+    return "promote", f"{record.candidate} takes all traffic{moved}", {}
 
 
 def switch(conn: Connection, record: DeploymentRecord, now: datetime, *, lead_s: float
@@ -129,8 +137,10 @@ def switch(conn: Connection, record: DeploymentRecord, now: datetime, *, lead_s:
     at = now + timedelta(seconds=lead_s)
     store.touch(conn, record.id, now=now, status=Status.PROMOTED, effective_at=at,
                 weights=only(record.candidate, "candidate"), reason=None)
+    moved = move_stable_alias(conn, record, record.stable, record.candidate, now)
     return ("switch", f"all traffic switches from {record.stable} to {record.candidate} at "
-                      f"{at.isoformat(timespec='milliseconds')}", {"effective_at": at.isoformat()})
+                      f"{at.isoformat(timespec='milliseconds')}{moved}",
+            {"effective_at": at.isoformat()})
 
 
 def rollback_work(reason: str) -> Work:
@@ -141,7 +151,10 @@ def rollback_work(reason: str) -> Work:
                            f"back; {record.stable} takes all traffic")
         store.touch(conn, record.id, now=now, status=Status.ROLLED_BACK, effective_at=now,
                     weights=only(record.stable, "stable"), reason=reason)
-        return "rollback", f"{record.stable} takes all traffic: {reason}", {}
+        moved = ""
+        if record.status is Status.PROMOTED:  # promotion moved the alias: move it back
+            moved = move_stable_alias(conn, record, record.candidate, record.stable, now)
+        return "rollback", f"{record.stable} takes all traffic: {reason}{moved}", {}
     return work
 
 
@@ -183,13 +196,33 @@ def advance(conn: Connection, record: DeploymentRecord, now: datetime
         store.touch(conn, record.id, now=now, status=Status.PROMOTED, step=len(steps) - 1,
                     weights=only(record.candidate, "candidate"), effective_at=now,
                     step_started_at=now)
+        moved = move_stable_alias(conn, record, record.stable, record.candidate, now)
         return "promote", f"every gate held at each step; {record.candidate} takes all " \
-                          "traffic", {}
+                          f"traffic{moved}", {}
     weights = canary_weights(record.stable, record.candidate, steps[nxt])
     store.touch(conn, record.id, now=now, step=nxt, weights=weights, step_started_at=now,
                 effective_at=now)
     return ("advance", f"gates held at {steps[record.step]}%; step {nxt + 1} of "
                        f"{len(steps)}: {_split(weights)}", {})
+
+
+def move_stable_alias(conn: Connection, record: DeploymentRecord, source: Target,
+                      target: Target, now: datetime) -> str:
+    """Point the stable alias at ``target`` when it points at ``source`` (or nowhere yet).
+
+    Returns the history's note of what happened: an alias someone moved elsewhere during the
+    rollout is left alone, and the note says so.
+    """
+    alias = record.spec.stable_alias
+    if source.model != target.model:
+        return f"; alias {alias} not moved: {source} and {target} are different models"
+    model = reads.require_model(conn, target.model, lock=True)
+    current = reads.alias_map(conn, model.id).get(alias)
+    if current is not None and current != source.version:
+        return (f"; {target.model}@{alias} left at version {current} (it was moved away from "
+                f"{source.version} during the rollout)")
+    writes.move_alias(conn, model, alias, target.version, f"deployment {record.id}", now)
+    return f"; {target.model}@{alias} now points at version {target.version}"
 
 
 def _require_active(record: DeploymentRecord, verb: str) -> None:

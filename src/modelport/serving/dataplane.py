@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelport import __version__
-from modelport.errors import NotFound
 from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 from modelport.serving.batcher import Arrivals
@@ -58,9 +57,7 @@ class DataPlane:
         """Whether that model (version) is loaded; NotFound when it does not exist."""
         if self.models.lookup(name, version) is not None:
             return True
-        statuses = [s for s in await self.models.index() if s.name == name]
-        if not statuses:
-            raise NotFound(f"model {name!r} is not served here; see GET /v2/repository/index")
+        await self.models.resolve(name, version)  # NotFound (404) when it does not exist
         return False
 
     async def model_metadata(self, name: str, version: str | None = None) -> dict[str, Any]:

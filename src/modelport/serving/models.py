@@ -163,6 +163,20 @@ class ModelManager:
         slot.used = self._tick
         return served
 
+    async def resolve(self, name: str, version: str | None = None) -> ResolvedVersion:
+        """What ``name`` (or exactly ``version``) means now, without loading it; NotFound when
+        it is not served here or does not exist."""
+        slot = self._slots.get(name)
+        if slot is None and self._scoped:
+            raise NotFound(f"model {name!r} is not served here; this server serves: "
+                           f"{', '.join(sorted(self._slots))}")
+        if version is not None and (not version.isdigit() or int(version) < 1):
+            raise NotFound(f"model {name!r} has no version {version!r}; versions are whole "
+                           f"numbers >= 1")
+        ref = (ModelRef(name, version=int(version)) if version is not None
+               else slot.ref if slot is not None else ModelRef(name))
+        return await asyncio.to_thread(self._source.resolve, ref)
+
     def versions(self, name: str) -> list[str]:
         """The versions of ``name`` loaded right now, the default one first."""
         slot = self._slots.get(name)

@@ -51,6 +51,30 @@ _V2_RESPONSE = {
         "outputs": {"type": "array", "items": {"$ref": "#/components/schemas/Tensor"}},
     },
 }
+_FEEDBACK_ITEM = {
+    "type": "object",
+    "description": "What happened after one answered request: the true label (monitoring) "
+                   "and/or an A/B outcome (conversion or value). Ids are the answer's id.",
+    "properties": {
+        "request_id": {"type": "string", "description": "the id the inference answer carried "
+                                                        "(\"id\" is accepted too)"},
+        "row": {"type": "integer", "minimum": 0,
+                "description": "which row, for a request that scored several"},
+        "label": {"description": "the ground truth: a number, true/false or a string"},
+        "conversion": {"type": "boolean", "description": "A/B: did the request convert"},
+        "value": {"type": "number", "description": "A/B: a value the request produced"},
+    },
+    "required": ["request_id"],
+    "example": {"request_id": "order-1001", "label": 1},
+}
+_FEEDBACK = {
+    "oneOf": [
+        {"$ref": "#/components/schemas/FeedbackItem"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackItem"}},
+        {"type": "object", "required": ["feedback"], "properties": {
+            "feedback": {"type": "array", "items": {"$ref": "#/components/schemas/FeedbackItem"}}}},
+    ],
+}
 
 
 def openapi_document(
@@ -73,7 +97,7 @@ def openapi_document(
         "paths": paths,
         "components": {
             "schemas": {"Error": _ERROR, "Tensor": _TENSOR, "InferenceRequest": _V2_REQUEST,
-                        "InferenceResponse": _V2_RESPONSE},
+                        "InferenceResponse": _V2_RESPONSE, "FeedbackItem": _FEEDBACK_ITEM},
         },
     }
 
@@ -226,6 +250,23 @@ def _v2_paths() -> dict[str, Any]:
             },
         }
     }
+    feedback = {
+        "post": {
+            "summary": "ground truth and A/B outcomes for answered requests",
+            "tags": ["monitoring"],
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": _FEEDBACK}}},
+            "responses": {
+                "200": _json("how many items were stored", {"type": "object", "properties": {
+                    "accepted": {"type": "integer"}, "outcomes": {"type": "integer"}}}),
+                **_errors(),
+                "404": _json("an unknown request id (not in the inference log) or model",
+                             {"$ref": "#/components/schemas/Error"}),
+                "409": _json("feedback for that request row is already stored",
+                             {"$ref": "#/components/schemas/Error"}),
+            },
+        }
+    }
     post = {"post": {"summary": "model repository", "tags": ["v2"],
                      "responses": {"200": {"description": "ok"}, **_errors()}}}
     return {
@@ -235,6 +276,7 @@ def _v2_paths() -> dict[str, Any]:
         "/v2/models/{model_name}": _get("model metadata"),
         "/v2/models/{model_name}/ready": _get("model readiness"),
         "/v2/models/{model_name}/infer": infer,
+        "/v2/models/{model_name}/feedback": feedback,
         "/v2/models/{model_name}/versions/{model_version}": _get("model version metadata"),
         "/v2/models/{model_name}/versions/{model_version}/ready": _get("model version readiness"),
         "/v2/models/{model_name}/versions/{model_version}/infer": infer,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection, Sequence
 
 from modelport.config import RegistrySettings
+from modelport.errors import ModelportError, NotFound
 from modelport.registry import ModelRef, Registry, VersionInfo
 from modelport.registry.loader import load_version
+from modelport.registry.refs import parse_ref
 from modelport.runtimes.base import Runtime
 from modelport.serving.source import ResolvedVersion
 
@@ -25,6 +28,25 @@ class RegistrySource:
     def open(cls, settings: RegistrySettings | None = None) -> RegistrySource:
         """Open the registry named by ``settings`` (or the MODELPORT_* environment)."""
         return cls(Registry.open(settings))
+
+    def check(self, refs: Sequence[str], *, endpoints: Collection[str] = ()) -> None:
+        """Refuse, in one line, references to models, versions or aliases that do not exist.
+
+        A lazily loaded model may load later, but it must exist now: a typo found at start
+        is one line, not a server that reports ready and answers 404 later. A bare name that
+        is a deployment endpoint (``endpoints``) is served through its deployment.
+        """
+        problems: list[str] = []
+        for text in refs:
+            try:
+                ref = parse_ref(text)
+                if ref.alias is None and ref.version is None and ref.name in endpoints:
+                    continue
+                self.registry.resolve(ref)
+            except ModelportError as exc:
+                problems.append(f"{text}: {exc.message}")
+        if problems:
+            raise NotFound(f"cannot serve {'; '.join(problems)}")
 
     def names(self) -> list[str]:
         return [m.name for m in self.registry.list_models()]

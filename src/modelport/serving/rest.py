@@ -108,8 +108,8 @@ class RestApp:
                 body = await read_body(receive, RequestHeaders(scope), self.max_body_bytes)
                 name = path[len(_V1):-len(":predict")]
                 ctx = _context(scope, name, None) if self.plane.staged else None
-                answer = await predict_rows(self.plane, name, body, ctx)
-                await send_bytes(send, 200, answer)
+                answer, extra = await predict_rows(self.plane, name, body, ctx)
+                await send_bytes(send, 200, answer, extra=extra)
             else:
                 raise _NoRoute(f"no route {method} {path}; the API is described at /docs")
         except ModelportError as exc:

@@ -3,7 +3,9 @@
 For people who do not think in tensors: rows are objects keyed by input name, or lists in
 signature order (or, for a model with one multi-dimensional input, that input's values), and
 the answer is ``{"predictions": [...]}``: one value per row for a one-output model, else one
-object per row keyed by output name.
+object per row keyed by output name. Like V2, the answer says which version answered (body and
+``x-model-version``) and the request id (body ``id`` and ``x-request-id``): the id feedback
+is reported against. A request may bring its own ``"id"``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,13 @@ __all__ = ["predict_rows", "rows_to_request"]
 _EXAMPLE = '{"instances": [{"amount": 12.5, "country": "FR"}]}'
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
 async def predict_rows(
     plane: DataPlane, name: str, body: bytes, ctx: CallContext | None = None
-) -> bytes:
-    """Answer one friendly predict call with the JSON body to send back."""
+) -> tuple[bytes, Headers]:
+    """Answer one friendly predict call: the JSON body and the headers to send back."""
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -37,16 +42,25 @@ async def predict_rows(
     instances = doc.get("instances") if type(doc) is dict else None
     if type(instances) is not list or not instances:
         raise InvalidInput(f"send a JSON object with a non-empty 'instances' list, e.g. {_EXAMPLE}")
+    given = doc.get("id")
+    if given is not None and type(given) is not str:
+        raise InvalidInput(f"'id' must be a string, got {type(given).__name__}")
     served = await plane.model(name)
     request = rows_to_request(served.signature, instances)
+    request.id = given
     response = await plane.infer(name, served.version, request, ctx)
-    return orjson.dumps(
-        {
-            "model_name": response.model_name,
-            "model_version": response.model_version,
-            "predictions": _predictions(response),
-        }
-    )
+    answer: dict[str, Any] = {
+        "model_name": response.model_name,
+        "model_version": response.model_version,
+    }
+    headers: Headers = []
+    if response.model_version:
+        headers.append((b"x-model-version", response.model_version.encode()))
+    if response.id is not None:
+        answer["id"] = response.id
+        headers.append((b"x-request-id", response.id.encode("latin-1", "replace")))
+    answer["predictions"] = _predictions(response)
+    return orjson.dumps(answer), headers
 
 
 def rows_to_request(signature: Signature, rows: list[Any]) -> InferenceRequest:

@@ -107,7 +107,7 @@ class Supervisor:
         for slot in range(config.workers):
             self._start(slot, config, rest, ready_write)
         grpc = f", gRPC on {config.host}:{config.grpc_port}" if config.grpc_port else ""
-        log.warning(
+        log.info(
             "modelport starting REST on http://%s:%s%s with %d worker(s)",
             config.host, config.port, grpc, config.workers,
         )
@@ -137,7 +137,10 @@ class Supervisor:
                     self._drain()
                     return 1
                 self._start(slot, config, rest, ready_write)
+        log.info("modelport stopping: draining %d worker(s) (up to %.0f s)",
+                 len(self._workers), self.config.drain_timeout_s)
         self._drain()
+        log.info("modelport stopped")
         return 0
 
     def _note_ready(self, data: bytes) -> None:
@@ -145,7 +148,7 @@ class Supervisor:
         for pid in data.split():
             self._ready.add(int(pid))
             self._ready &= alive
-            log.warning("worker %s ready (%d of %d)", int(pid), len(self._ready), len(alive))
+            log.info("worker %s ready (%d of %d)", int(pid), len(self._ready), len(alive))
 
     def _start(self, slot: int, config: ServeConfig, rest: socket.socket, ready: int) -> None:
         proc = self._context.Process(

@@ -9,6 +9,12 @@ the rest of the batch carries on.
 Decoding the rows tries three ways, cheapest first: numpy columns straight from the parsed
 objects; the table codec on the whole batch; the table codec one row at a time, only to find
 which rows are bad.
+
+A result carries the event's id fields (``keep``, by default ``id``) as they were, so it can be
+joined back to the event: ``{"transaction_id": "t-1", "predict": 0, "id": "1700-0", ...}``.
+``id`` is the input's stream id (Redis entry id, Kafka key or ``partition:offset``) unless the
+event has its own ``id`` field, which is kept instead (the stream id is still the Redis
+entry's ``id`` field and the Kafka record's key).
 """
 
 from __future__ import annotations
@@ -29,7 +35,11 @@ from modelport.protocol.table_codec import frame_to_inputs, outputs_to_rows, rec
 from modelport.runtimes.base import Array
 from modelport.streaming.base import Message, Record
 
-__all__ = ["Decoded", "Decoder", "Rejected", "dead_letter", "output_records", "request_record"]
+__all__ = ["Decoded", "Decoder", "Kept", "Rejected", "dead_letter", "output_records",
+           "request_record"]
+
+Kept = dict[int, dict[str, Any]]
+"""The id fields kept from each message, by ``id(message)`` (only messages that had some)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +62,18 @@ class Decoded:
     requests: list[tuple[Message, dict[str, Array]]] = field(default_factory=list)
     """OIP-request messages, each with its own named arrays."""
     rejected: list[Rejected] = field(default_factory=list)
+    kept: Kept = field(default_factory=dict)
+    """The id fields each message's result carries (see :data:`Kept`)."""
 
 
 class Decoder:
     """Checks messages against one model's signature and builds its input arrays."""
 
-    def __init__(self, model: str, signature: Signature) -> None:
+    def __init__(self, model: str, signature: Signature, *,
+                 keep: Sequence[str] = ("id",)) -> None:
         self.model = model
         self.signature = signature
+        self.keep = tuple(keep)
         self._names = tuple(signature.input_names)
         self._required = frozenset(self._names)
         self._fast = [
@@ -85,6 +99,9 @@ class Decoder:
             if type(doc) is not dict:
                 out.rejected.append(Rejected(message, _NOT_OBJECT))
                 continue
+            kept = {name: doc[name] for name in self.keep if name in doc}
+            if kept:
+                out.kept[id(message)] = kept
             if "inputs" in doc and "inputs" not in self._required:
                 self._request(message, payload, out)
                 continue
@@ -192,23 +209,29 @@ _NOT_OBJECT = (
 
 
 def output_records(
-    messages: Sequence[Message], outputs: dict[str, Array], *, model: str, version: str
+    messages: Sequence[Message], outputs: dict[str, Array], *, model: str, version: str,
+    kept: Kept | None = None,
 ) -> list[Record]:
-    """One record per row-message: its id, the model and version, and every output's value."""
+    """One record per row-message: every output's value, its id fields, the model and version."""
     rows = outputs_to_rows(outputs)
+    kept = kept or {}
     return [
-        Record(m.id, orjson.dumps({**row, "id": m.id, "model": model, "version": version}))
+        Record(m.id, orjson.dumps({**row, "id": m.id, **kept.get(id(m), {}), "model": model,
+                                   "version": version}))
         for m, row in zip(messages, rows, strict=True)
     ]
 
 
 def request_record(
-    message: Message, outputs: dict[str, Array], *, model: str, version: str
+    message: Message, outputs: dict[str, Array], *, model: str, version: str,
+    kept: Kept | None = None,
 ) -> Record:
     """The record for an OIP-request message: every output as a whole (nested) list."""
     rows = outputs_to_rows(outputs)
     doc: dict[str, Any] = {name: [row[name] for row in rows] for name in outputs}
-    doc.update(id=message.id, model=model, version=version)
+    doc["id"] = message.id
+    doc.update((kept or {}).get(id(message), {}))
+    doc.update(model=model, version=version)
     return Record(message.id, orjson.dumps(doc))
 
 

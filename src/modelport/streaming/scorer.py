@@ -32,6 +32,7 @@ from modelport.streaming.base import Message, Record, Sink, Source
 from modelport.streaming.decode import (
     Decoded,
     Decoder,
+    Kept,
     Rejected,
     dead_letter,
     output_records,
@@ -59,6 +60,9 @@ class ScoringPolicy:
     """How long one read waits on an empty stream (also how fast ``stop`` is noticed)."""
     backlog_every_s: float = 2.0
     """How often lag and pending are refreshed for the metrics."""
+    id_fields: tuple[str, ...] = ("id",)
+    """Fields of an event copied into its result as they are (e.g. ``transaction_id``), so
+    results can be joined back to the events; an absent one is skipped."""
 
     def __post_init__(self) -> None:
         if type(self.max_batch) is not int or self.max_batch < 1:
@@ -73,6 +77,8 @@ class ScoringPolicy:
             raise InvalidInput(f"max_in_flight must be an integer >= 1, got {self.max_in_flight!r}")
         if type(self.idle_block_ms) is not int or self.idle_block_ms < 1:
             raise InvalidInput(f"idle_block_ms must be an integer >= 1, got {self.idle_block_ms!r}")
+        if any(type(f) is not str or not f for f in self.id_fields):
+            raise InvalidInput(f"id_fields must be non-empty field names, got {self.id_fields!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -118,7 +124,7 @@ class Scorer:
         self.policy = policy or ScoringPolicy()
         self.metrics = metrics or StreamMetrics(model.name)
         self.stats = ScorerStats()
-        self._decoder = Decoder(model.name, model.signature)
+        self._decoder = Decoder(model.name, model.signature, keep=self.policy.id_fields)
         self._batcher: Batcher | None = None
         self._stopping = asyncio.Event()
         self._aborted = False
@@ -293,20 +299,22 @@ class Scorer:
             if isinstance(result, BaseException):
                 rejected.append(self._rejection(message, result))
             else:
-                records.append(request_record(message, result, model=model, version=version))
+                records.append(request_record(message, result, model=model, version=version,
+                                             kept=decoded.kept))
         if decoded.inputs is not None:
             result = results[-1]
             if isinstance(result, BaseException):
                 _raise_unexpected(result)
-                found, bad = await self._one_by_one(decoded.rows, decoded.inputs)
+                found, bad = await self._one_by_one(decoded.rows, decoded.inputs, decoded.kept)
                 records.extend(found)
                 rejected.extend(bad)
             else:
-                records.extend(output_records(decoded.rows, result, model=model, version=version))
+                records.extend(output_records(decoded.rows, result, model=model, version=version,
+                                              kept=decoded.kept))
         return records, rejected
 
     async def _one_by_one(
-        self, rows: Sequence[Message], inputs: dict[str, Array]
+        self, rows: Sequence[Message], inputs: dict[str, Array], kept: Kept
     ) -> tuple[list[Record], list[Rejected]]:
         """The batch failed: predict each row alone so only the culprits are dead-lettered."""
         batcher = self._batcher
@@ -322,7 +330,8 @@ class Scorer:
             if isinstance(result, BaseException):
                 rejected.append(self._rejection(message, result))
             else:
-                records.extend(output_records([message], result, model=model, version=version))
+                records.extend(output_records([message], result, model=model, version=version,
+                                              kept=kept))
         return records, rejected
 
     def _rejection(self, message: Message, exc: BaseException) -> Rejected:
