@@ -87,7 +87,9 @@ def sample_row() -> tuple[list[str], list[float]]:
     with (CACHE / "model" / "data" / "rows.csv").open() as f:
         first = next(csv.DictReader(f))
     features = [k for k in first if k != "transaction_id"]
-    (CACHE / "features.json").write_text(json.dumps(features))
+    path = CACHE / "features.json"
+    if not path.exists() or json.loads(path.read_text()) != features:
+        path.write_text(json.dumps(features))  # rewritten only on change: rows.json follows it
     return features, [round(float(first[k]), 4) for k in features]
 
 
