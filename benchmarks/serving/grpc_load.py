@@ -1,9 +1,12 @@
 """A small gRPC load generator for Open Inference Protocol servers (``ModelInfer``).
 
-``python grpc_load.py --target HOST:PORT --model fraud --body named|matrix
+``python grpc_load.py --target HOST:PORT --model fraud --body named|matrix --rows rows.json
 --concurrency 64 --duration 10`` prints one JSON line: requests, requests/s, p50/p99 ms, errors.
-Concurrent calls are spread over several channels (separate TCP connections), so a server
-whose workers share the port through SO_REUSEPORT sees more than one connection.
+Every call takes the next of the benchmark's rows (1,000 different ones, see rows.py), so no
+server can win by caching; before the load, the rows ``rows.json`` names for checking are sent
+one by one and each answer must hold XGBoost's own probability (else exit status 3, "wrong
+answer"). Concurrent calls are spread over several channels (separate TCP connections), so a
+server whose workers share the port through SO_REUSEPORT sees more than one connection.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import asyncio
 import importlib
 import json
+import struct
 import subprocess
 import sys
 import time
@@ -53,9 +57,10 @@ def stubs(cache: Path) -> tuple[ModuleType, ModuleType]:
     )
 
 
-def build_request(pb2: ModuleType, model: str, body: str, features: list[str]) -> Any:
+def build_request(
+    pb2: ModuleType, model: str, body: str, features: list[str], row: list[float]
+) -> Any:
     """One row: 30 named FP32 inputs of shape [1] (``named``) or one [1, 30] input (``matrix``)."""
-    row = [float(i % 7) + 0.5 for i in range(len(features))]
     req = pb2.ModelInferRequest(model_name=model)
     if body == "named":
         for name, value in zip(features, row, strict=True):
@@ -67,25 +72,64 @@ def build_request(pb2: ModuleType, model: str, body: str, features: list[str]) -
     return req
 
 
+_RAW = {"FP32": "<f", "FP64": "<d"}
+
+
+def answer_values(response: Any) -> list[float]:
+    """Every number of every output of a ``ModelInferResponse`` (typed contents or raw)."""
+    values: list[float] = []
+    for i, out in enumerate(response.outputs):
+        c = out.contents
+        values += [*c.fp32_contents, *c.fp64_contents, *c.int_contents, *c.int64_contents]
+        if i < len(response.raw_output_contents) and out.datatype in _RAW:
+            raw = response.raw_output_contents[i]
+            fmt = _RAW[out.datatype]
+            values += [v for (v,) in struct.iter_unpack(fmt, raw)]
+    return values
+
+
+async def _check(call: Any, requests: list[Any], expected: list[float], check: list[int]) -> str:
+    """An empty string when every checked row is answered with XGBoost's probability."""
+    for i in check:
+        values = answer_values(await call(requests[i], timeout=10))
+        p = expected[i]
+        gap = min((min(abs(v - p), abs(v - (1 - p))) for v in values), default=float("inf"))
+        if gap > 1e-5:
+            shown = ", ".join(f"{v:.6g}" for v in values[:4]) or "no number"
+            return f"wrong answer for row {i}: expected {p:.6f}, answered {shown}"
+    return ""
+
+
 async def _load(args: argparse.Namespace, pb2: ModuleType, pb2_grpc: ModuleType) -> dict[str, Any]:
     import grpc
 
-    features = json.loads(args.features.read_text())
-    request = build_request(pb2, args.model, args.body, features)
+    data = json.loads(args.rows.read_text())
+    requests = [
+        build_request(pb2, args.model, args.body, data["features"], row) for row in data["rows"]
+    ]
+    turn = 0
     n_channels = max(1, min(args.concurrency, args.channels))
     channels = [
         grpc.aio.insecure_channel(args.target, options=[("grpc.use_local_subchannel_pool", 1)])
         for _ in range(n_channels)
     ]
     calls = [pb2_grpc.GRPCInferenceServiceStub(ch).ModelInfer for ch in channels]
+    wrong = await _check(calls[0], requests, data["expected"], data["check"])
+    if wrong:
+        for ch in channels:
+            await ch.close()
+        return {"wrong": wrong}
     latencies: list[float] = []
     errors: Counter[str] = Counter()
     recording = False
     stop_at = 0.0
 
     async def client(i: int) -> None:
+        nonlocal turn
         call = calls[i % n_channels]
         while time.perf_counter() < stop_at:
+            turn = (turn + 1) % len(requests)
+            request = requests[turn]
             t0 = time.perf_counter()
             try:
                 await call(request, timeout=10)
@@ -121,6 +165,7 @@ async def _load(args: argparse.Namespace, pb2: ModuleType, pb2_grpc: ModuleType)
         "p99_ms": pct(0.99),
         "errors": sum(errors.values()),
         "error_detail": ", ".join(f"{k} {v}" for k, v in errors.items()),
+        "checked": len(data["check"]),
     }
 
 
@@ -129,7 +174,7 @@ def main() -> int:
     p.add_argument("--target", required=True)
     p.add_argument("--model", default="fraud")
     p.add_argument("--body", choices=("named", "matrix"), default="named")
-    p.add_argument("--features", type=Path, required=True, help="JSON list of feature names")
+    p.add_argument("--rows", type=Path, required=True, help="the rows file rows.py writes")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--channels", type=int, default=8)
     p.add_argument("--duration", type=float, default=10.0)
@@ -137,8 +182,9 @@ def main() -> int:
     p.add_argument("--cache", type=Path, default=HERE / ".cache")
     args = p.parse_args()
     pb2, pb2_grpc = stubs(args.cache)
-    print(json.dumps(asyncio.run(_load(args, pb2, pb2_grpc))))
-    return 0
+    result = asyncio.run(_load(args, pb2, pb2_grpc))
+    print(json.dumps(result))
+    return 3 if "wrong" in result else 0
 
 
 if __name__ == "__main__":

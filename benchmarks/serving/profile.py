@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launches as L
+import rows as B
 import run as R
 import servers as S
 from loadwrk import run_wrk, write_script
@@ -64,14 +66,16 @@ def main() -> int:
     model = R.prepare_model()
     home = R.register(model)
     features, row = R.sample_row()
-    launch = S.modelport(2, features, row, home, batching=True, grpc=False)
+    launch = L.modelport(2, features, home, batching=True, grpc=False)
     launch.cmd += args.flags
     out = R.CACHE / "profile"
     out.mkdir(exist_ok=True)
     server = S.Running(launch, out / "server.log")
     try:
-        server.wait_ready()
-        script = write_script(R.CACHE / "scripts", "profile", launch.body, "application/json")
+        rows = B.load(R.prepare_rows(model))
+        server.wait_ready(launch.make_body(row))
+        bodies = [launch.make_body(r) for r in rows.rows]
+        script = write_script(R.CACHE / "scripts", "profile", bodies, "application/json")
         result: dict[str, object] = {}
 
         def load() -> None:

@@ -1,12 +1,15 @@
-"""Serving benchmark: modelport against MLServer, BentoML, LitServe, FastAPI and a bare ASGI floor.
+"""Serving benchmark: modelport against MLServer, BentoML, LitServe, FastAPI and two bare floors.
 
     .venv/bin/python benchmarks/serving/run.py [--quick] [--duration 10] [--workers 2]
 
 Trains the fraud XGBoost model (30 features, 200 trees) once into ``.cache/``, installs each
 competitor once into its own venv there, then starts every server with the same number of
-workers, loads it with wrk (single-row requests, 1/16/64 connections) and prints one table,
-also written to ``results.md``. A server that does not start is a "failed: ..." row; the run
-goes on. See README.md beside this file for what each server is sent.
+workers. Each server must first answer checked rows with XGBoost's own probability (else it is
+a "failed: wrong answer" row); then interleaved rounds load every server with wrk cycling
+through 1,000 different rows (1/16/64 connections), with hey at a fixed offered 2,000 req/s,
+and over gRPC. The table (medians of the rounds, with the spread) is printed and written to
+``results.md``. A server that does not install or start is a "failed: ..." row; the run goes
+on. See README.md beside this file for what each server is sent.
 """
 
 from __future__ import annotations
@@ -24,43 +27,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launches as L
 import report
+import rows as B
 import servers as S
-from loadwrk import run_wrk, write_script
+from loadwrk import load_cpus, write_script
+from measure import FIXED_RATE, RATE_WORKERS, Row, Up, bench, say
 
 CACHE = S.HERE / ".cache"
 LAST_RUN = CACHE / "last_run.json"
-
-
-@dataclass
-class Row:
-    """One line of the table: a server at a number of connections (or why it has no figures)."""
-
-    server: str
-    transport: str
-    connections: int
-    rps: float = 0.0
-    p50_ms: float = 0.0
-    p99_ms: float = 0.0
-    errors: int = 0
-    detail: str = ""
-    failed: str = ""
-    low: float = 0.0
-    """The lowest requests/s over the rounds (the row shows the best round)."""
-    cpu_ms: float = 0.0
-    """Server CPU time (all its processes) per answered request, in ms."""
-    batch: float = 0.0
-    """modelport only: mean rows per predict call during the run (from its /metrics)."""
-
-
-def say(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
 def prepare_model() -> Path:
@@ -107,23 +87,32 @@ def sample_row() -> tuple[list[str], list[float]]:
     with (CACHE / "model" / "data" / "rows.csv").open() as f:
         first = next(csv.DictReader(f))
     features = [k for k in first if k != "transaction_id"]
-    (CACHE / "features.json").write_text(json.dumps(features))
+    path = CACHE / "features.json"
+    if not path.exists() or json.loads(path.read_text()) != features:
+        path.write_text(json.dumps(features))  # rewritten only on change: rows.json follows it
     return features, [round(float(first[k]), 4) for k in features]
 
 
-def predict_cost_ms(model: Path) -> float:
-    """Median time of one single-row ``Booster.inplace_predict`` in the repo's venv."""
+def predict_cost_ms(model: Path, rows_file: Path) -> float:
+    """Median time of one single-row ``Booster.inplace_predict`` in the repo's venv, over the
+    benchmark's own rows (float32)."""
     code = (
-        "import sys,time,numpy as np,xgboost as xgb\n"
-        "b=xgb.Booster(); b.load_model(sys.argv[1]); x=np.random.rand(1,30).astype(np.float32)\n"
-        "[b.inplace_predict(x) for _ in range(200)]\n"
+        "import json,sys,time,numpy as np,xgboost as xgb\n"
+        "b=xgb.Booster(); b.load_model(sys.argv[1])\n"
+        "rows=np.asarray(json.load(open(sys.argv[2]))['rows'],dtype=np.float32)\n"
+        "xs=[rows[i:i+1] for i in range(len(rows))]\n"
+        "[b.inplace_predict(x) for x in xs[:200]]\n"
         "t=[]\n"
-        "for _ in range(2000):\n"
-        "    s=time.perf_counter(); b.inplace_predict(x); t.append(time.perf_counter()-s)\n"
+        "for i in range(2000):\n"
+        "    x=xs[i%len(xs)]; s=time.perf_counter(); b.inplace_predict(x)\n"
+        "    t.append(time.perf_counter()-s)\n"
         "t.sort(); print(t[len(t)//2]*1000)\n"
     )
     out = subprocess.run(
-        [str(S.REPO_PY), "-c", code, str(model)], capture_output=True, text=True, check=True
+        [str(S.REPO_PY), "-c", code, str(model), str(rows_file)],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return float(out.stdout.strip())
 
@@ -131,42 +120,6 @@ def predict_cost_ms(model: Path) -> float:
 def has_grpc_server() -> bool:
     probe = "import modelport.serving.grpc_server"
     return subprocess.run([str(S.REPO_PY), "-c", probe], capture_output=True).returncode == 0
-
-
-def run_grpc(target: str, body: str, connections: int, duration: float) -> Row | str:
-    cmd = [
-        str(S.REPO_PY),
-        str(S.HERE / "grpc_load.py"),
-        "--target",
-        target,
-        "--body",
-        body,
-        "--features",
-        str(CACHE / "features.json"),
-        "--concurrency",
-        str(connections),
-        "--duration",
-        str(duration),
-        "--warmup",
-        "1",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 120)
-    if proc.returncode != 0:
-        return f"gRPC load failed: {(proc.stderr or proc.stdout).strip()[-200:]}"
-    d = json.loads(proc.stdout.strip().splitlines()[-1])
-    return Row(
-        "", "gRPC", connections, d["rps"], d["p50_ms"], d["p99_ms"], d["errors"], d["error_detail"]
-    )
-
-
-@dataclass
-class Up:
-    """A server that started and answered its test request."""
-
-    key: str
-    launch: S.Launch
-    server: S.Running
-    script: Path
 
 
 def launch_all(
@@ -192,107 +145,71 @@ def launch_all(
     return started, failed, versions
 
 
-def await_ready(key: str, launch: S.Launch, server: S.Running, t0: float) -> Up | Row:
-    """Wait for one started server; one that does not come up is stopped and reported."""
+def prepare_rows(model: Path) -> Path:
+    """The 1,000 distinct rows every server is sent, with XGBoost's answer for each (rows.py,
+    in the repo's venv); made again when the model or the feature list is newer."""
+    out = CACHE / "rows.json"
+    features = CACHE / "features.json"
+    if not out.exists() or out.stat().st_mtime < max(model.stat().st_mtime, _mtime(features)):
+        say("taking 1,000 distinct rows from the training data, with XGBoost's answers")
+        data = CACHE / "model" / "data" / "train.parquet"
+        cmd = [str(S.REPO_PY), str(S.HERE / "rows.py"), str(model), str(data), str(features)]
+        subprocess.run([*cmd, str(out)], check=True)
+    return out
+
+
+def _mtime(path: Path) -> float:
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+def check_answers(launch: S.Launch, rows: B.Rows) -> str:
+    """An empty string when the server answers every checked row with XGBoost's own
+    probability (within rows.TOLERANCE), else "wrong answer ..." naming the first wrong row."""
+    for i in rows.check:
+        status, text = S.post(launch.infer_url, launch.make_body(rows.rows[i]))
+        if not 200 <= status < 300:
+            return f"wrong answer for row {i}: status {status}: {text[:120]}"
+        why = B.check_answer(text, rows.expected[i])
+        if why:
+            return f"wrong answer for row {i}: {why}"
+    return ""
+
+
+def await_ready(
+    entry: tuple[str, S.Launch, S.Running, float], rows: B.Rows, checks: dict[str, str]
+) -> Up | Row:
+    """Wait for one started server and check its answers; one that does not come up or answers
+    wrong is stopped and reported as a failed row."""
+    key, launch, server, t0 = entry
     try:
-        server.wait_ready(since=t0)
+        server.wait_ready(launch.make_body(rows.rows[0]), since=t0)
+        wrong = check_answers(launch, rows) if launch.model else ""
+        if wrong:
+            raise RuntimeError(wrong)
     except RuntimeError as exc:
         server.stop()
         reason = str(exc).replace("\n", " ")[:220]
         say(f"{launch.name}: failed: {reason}")
+        checks[launch.name] = f"failed: {reason}"
         return Row(launch.name, "REST", 0, failed=reason)
-    say(f"{launch.name}: ready {time.monotonic() - t0:.1f} s after its start")
-    script = write_script(CACHE / "scripts", key, launch.body, "application/json")
-    return Up(key, launch, server, script)
-
-
-def measure(up: Up, c: int, args: argparse.Namespace) -> Row:
-    name = up.launch.name
-    if up.server.proc.poll() is not None:
-        return Row(name, "REST", c, failed=f"server exited: {up.server.last_log()}")
-    try:
-        run_wrk(up.launch.infer_url, up.script, c, args.warmup)
-        base = up.launch.infer_url.split("/v2/")[0]
-        counted = up.key.startswith("modelport")
-        before = S.batch_counters(base) if counted else None
-        cpu_before = up.server.cpu_seconds()
-        r = run_wrk(up.launch.infer_url, up.script, c, args.duration)
-        cpu_ms = 1000 * (up.server.cpu_seconds() - cpu_before) / max(1, r.requests)
-        after = S.batch_counters(base) if before else None
-        batch = (after[0] - before[0]) / max(1.0, after[1] - before[1]) if before and after else 0.0
-    except (RuntimeError, subprocess.TimeoutExpired) as exc:
-        return Row(name, "REST", c, failed=str(exc).replace("\n", " ")[:200])
-    rows_per_call = f"  {batch:.1f} rows/predict" if batch else ""
+    n = len(rows.check)
+    checks[launch.name] = (
+        f"{n} rows answered with XGBoost's probability (within {B.TOLERANCE:g})"
+        if launch.model
+        else "no model (answers a constant)"
+    )
     say(
-        f"{name}: {c:>3} conn  {r.rps:9.0f} req/s  p50 {r.p50_ms:7.2f} ms  "
-        f"p99 {r.p99_ms:7.2f} ms  CPU {cpu_ms:5.2f} ms/req{rows_per_call}  errors {r.errors}"
-        f" {r.error_detail}"
+        f"{launch.name}: ready {time.monotonic() - t0:.1f} s after its start; {checks[launch.name]}"
     )
-    return Row(
-        name,
-        "REST",
-        c,
-        r.rps,
-        r.p50_ms,
-        r.p99_ms,
-        r.errors,
-        r.error_detail,
-        cpu_ms=cpu_ms,
-        batch=batch,
-    )
-
-
-def measure_grpc(up: Up, c: int, args: argparse.Namespace) -> Row:
-    name = up.launch.name
-    assert up.launch.grpc_target is not None
-    g = run_grpc(up.launch.grpc_target, up.launch.grpc_body, c, args.duration)
-    if isinstance(g, str):
-        say(f"{name}: gRPC {c} streams: {g}")
-        return Row(name, "gRPC", c, failed=g)
-    g.server = name
-    say(
-        f"{name}: gRPC {c:>3} streams {g.rps:9.0f} req/s  p50 {g.p50_ms:7.2f} ms  "
-        f"p99 {g.p99_ms:7.2f} ms  errors {g.errors} {g.detail}"
-    )
-    return g
-
-
-def best_of(samples: list[Row]) -> Row:
-    """The round with the most requests/s (background load only ever slows a run down),
-    with the spread of all rounds and every error of every round."""
-    good = [r for r in samples if not r.failed]
-    if not good:
-        return samples[0]
-    best = max(good, key=lambda r: r.rps)
-    best.low = min(r.rps for r in good)
-    best.errors = sum(r.errors for r in good)
-    best.detail = "; ".join(r.detail for r in good if r.detail)
-    return best
-
-
-def bench(ups: list[Up], args: argparse.Namespace, conns: list[int]) -> list[Row]:
-    """Interleaved rounds: every server at one connection count, then the next count, so the
-    servers compared in one line of the table were measured under the same background load."""
-    samples: dict[tuple[str, str, int], list[Row]] = {}
-    for round_no in range(args.repeat):
-        say(f"round {round_no + 1} of {args.repeat}")
-        # Later rounds repeat only the connection counts the targets of issue 3 name.
-        for c in conns if round_no == 0 else [c for c in conns if c in (1, 64)]:
-            for up in ups:
-                if (up.key == "modelport-nobatch" and c == 1) or (
-                    up.key == "modelport-lean" and c == 16
-                ):
-                    continue  # one connection never batches; lean is about the targets
-                samples.setdefault((up.key, "REST", c), []).append(measure(up, c, args))
-    for up in ups:
-        if up.launch.grpc_target and up.key in ("modelport", "mlserver"):
-            for c in [c for c in conns if c in (1, 64)]:
-                samples.setdefault((up.key, "gRPC", c), []).append(measure_grpc(up, c, args))
-    return [best_of(rows) for rows in samples.values()]
+    bodies = [launch.make_body(r) for r in rows.rows]
+    script = write_script(CACHE / "scripts", key, bodies, "application/json")
+    one_body = CACHE / "scripts" / f"{key}.body"
+    one_body.write_bytes(bodies[0])
+    return Up(key, launch, server, script, one_body)
 
 
 def plan(
-    args: argparse.Namespace, model: Path, home: Path, features: list[str], row: list[float]
+    args: argparse.Namespace, model: Path, home: Path, features: list[str]
 ) -> list[tuple[str, Callable[[], S.Launch]]]:
     """Which servers to run, in order; each builder may raise RuntimeError (install failed)."""
     w = args.workers
@@ -301,41 +218,35 @@ def plan(
     def venv(name: str) -> Path:
         return S.ensure_venv(CACHE, name, CACHE / "venvs" / f"{name}.log")
 
+    def mp(**kw: bool) -> Callable[[], S.Launch]:
+        return lambda: L.modelport(w, features, home, **{"batching": True, "grpc": False, **kw})
+
     steps: list[tuple[str, Callable[[], S.Launch]]] = [
-        ("floor", lambda: S.floor(venv("floor"), w, row)),
-        ("modelport", lambda: S.modelport(w, features, row, home, batching=True, grpc=grpc)),
-        (
-            "modelport-lean",
-            lambda: S.modelport(w, features, row, home, batching=True, grpc=False, lean=True),
-        ),
-        (
-            "modelport-columns",
-            lambda: S.modelport(w, features, row, home, batching=True, grpc=False, columns=True),
-        ),
-        (
-            "modelport-nobatch",
-            lambda: S.modelport(w, features, row, home, batching=False, grpc=False),
-        ),
-        ("fastapi", lambda: S.fastapi(venv("fastapi"), w, row, model)),
+        ("floor", lambda: L.floor(venv("floor"), w)),
+        ("floor-granian", lambda: L.floor_granian(venv("floor"), w)),
+        ("modelport", mp(grpc=grpc)),
+        ("modelport-lean", mp(lean=True)),
+        ("modelport-columns", mp(columns=True)),
+        ("modelport-nobatch", mp(batching=False)),
+        ("fastapi", lambda: L.fastapi(venv("fastapi"), w, model)),
         (
             "mlserver",
-            lambda: S.mlserver(
-                venv("mlserver"), w, row, model, CACHE / "mlserver_repo", parallel_workers=w
-            ),
+            lambda: L.mlserver(venv("mlserver"), w, model, CACHE / "mlserver_repo", w),
         ),
         (
             "mlserver-inline",
-            lambda: S.mlserver(
-                venv("mlserver"), w, row, model, CACHE / "mlserver_repo0", parallel_workers=0
-            ),
+            lambda: L.mlserver(venv("mlserver"), w, model, CACHE / "mlserver_repo0", 0),
         ),
-        ("bentoml", lambda: S.bentoml(venv("bentoml"), w, row, model)),
-        ("litserve", lambda: S.litserve(venv("litserve"), w, row, model)),
+        ("bentoml", lambda: L.bentoml(venv("bentoml"), w, model)),
+        ("litserve", lambda: L.litserve(venv("litserve"), w, model)),
     ]
     if args.quick:
         steps = [s for s in steps if s[0] != "mlserver-inline"]
     if args.only:
         wanted = set(args.only.split(","))
+        unknown = wanted - {k for k, _ in steps} - {"mlserver-inline"}
+        if unknown:
+            raise SystemExit(f"--only: no server named {', '.join(sorted(unknown))}")
         steps = [s for s in steps if s[0] in wanted]
     return steps
 
@@ -344,30 +255,45 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
+def options(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="3 s per run, 1 and 64 connections only")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 s per run, 1 and 64 connections, one round; prints, does not write results.md",
+    )
     p.add_argument("--duration", type=float, default=None, help="seconds per run [10; quick 3]")
     p.add_argument("--workers", type=int, default=2, help="worker processes for every server")
     p.add_argument(
         "--only",
         default="",
-        help="comma list: floor,modelport,modelport-lean,modelport-columns,modelport-nobatch,"
-        "fastapi,mlserver,mlserver-inline,bentoml,litserve",
+        help="comma list: floor,floor-granian,modelport,modelport-lean,modelport-columns,"
+        "modelport-nobatch,fastapi,mlserver,mlserver-inline,bentoml,litserve",
     )
     p.add_argument(
-        "--repeat", type=int, default=None, help="interleaved rounds, best kept [2; quick 1]"
+        "--repeat",
+        type=int,
+        default=None,
+        help="interleaved rounds; the table shows their medians [3; quick 1]",
     )
     p.add_argument("--no-write", action="store_true", help="do not overwrite results.md")
     p.add_argument(
         "--render-only", action="store_true", help="rebuild results.md from the last run's facts"
     )
     args = p.parse_args(argv)
+    args.no_write = args.no_write or (args.quick and not args.render_only)
+    args.duration = args.duration or (3.0 if args.quick else 10.0)
+    args.rate_duration = args.duration
+    args.warmup = 1.0
+    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.cpus = load_cpus(args.workers)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = options(argv)
     if args.render_only:
         return publish(json.loads(LAST_RUN.read_text()), write=not args.no_write)
-    args.duration = args.duration or (3.0 if args.quick else 10.0)
-    args.warmup = 1.0
-    args.repeat = args.repeat or (1 if args.quick else 2)
     conns = [1, 64] if args.quick else [1, 16, 64]
     given = sys.argv[1:] if argv is None else argv
     command = ".venv/bin/python benchmarks/serving/run.py " + shlex.join(given)
@@ -382,28 +308,35 @@ def main(argv: list[str] | None = None) -> int:
 
     model = prepare_model()
     home = register(model)
-    features, row = sample_row()
-    predict_ms = predict_cost_ms(model)
+    features, _ = sample_row()
+    args.rows_file = prepare_rows(model)
+    rows = B.load(args.rows_file)
+    if rows.features != features:
+        raise SystemExit(f"{args.rows_file} has other features than the model: delete it")
+    predict_ms = predict_cost_ms(model, args.rows_file)
     say(f"one single-row XGBoost predict: {predict_ms:.3f} ms (median)")
+    pin = f"taskset -c {','.join(map(str, args.cpus))}" if args.cpus else "not pinned"
+    say(f"load generators: {pin}; {len(rows.rows)} different rows")
 
     launched: list[tuple[str, S.Launch, S.Running, float]] = []
+    checks: dict[str, str] = {}
     try:
-        launched, failed, versions = launch_all(plan(args, model, home, features, row))
+        launched, failed, versions = launch_all(plan(args, model, home, features))
         ups: list[Up] = []
         for entry in launched:
-            up = await_ready(*entry)
+            up = await_ready(entry, rows, checks)
             if isinstance(up, Row):
                 failed.append(up)
             else:
                 ups.append(up)
-        rows = bench(ups, args, conns) + failed
+        results = bench(ups, args, conns) + failed
     finally:
         for _, launch, server, _ in launched:
             server.stop()
             say(f"{launch.name}: stopped")
 
     facts = {
-        "rows": [dataclasses.asdict(r) for r in rows],
+        "rows": [dataclasses.asdict(r) for r in results],
         "command": command,
         "started": started.isoformat(),
         "workers": args.workers,
@@ -414,6 +347,10 @@ def main(argv: list[str] | None = None) -> int:
         "versions": versions,
         "load": [load_before, os.getloadavg()],
         "machine": platform.processor() or platform.machine(),
+        "checks": checks,
+        "load_cpus": args.cpus,
+        "bodies": len(rows.rows),
+        "rate": [FIXED_RATE, RATE_WORKERS, args.rate_duration],
     }
     LAST_RUN.write_text(json.dumps(facts, indent=1))
     return publish(facts, write=not args.no_write)
