@@ -93,6 +93,10 @@ def test_every_readme_payload_works_against_a_real_server(
     assert [(o["name"], o["datatype"], o["shape"]) for o in answer["outputs"]] == [
         (o["name"], o["datatype"], o["shape"]) for o in example["outputs"]]
     assert v2.headers["x-model-version"] == answer["model_version"]
+    matrix = httpx.post(f"{server.url}/v2/models/fraud/infer",
+                        content=blocks["v2-matrix-request"], timeout=30)
+    assert matrix.status_code == 200, matrix.text
+    assert matrix.json()["outputs"] == answer["outputs"]  # the same row, the same answer
 
     v1 = httpx.post(f"{server.url}/v1/models/fraud:predict", content=blocks["v1-request"],
                     timeout=30)
