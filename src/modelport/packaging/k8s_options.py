@@ -102,8 +102,8 @@ class ServingOptions:
                 raise InvalidInput(f"{flag} must be a TCP port from 1 to 65535, got {port}")
         if self.http_port == self.grpc_port:
             raise InvalidInput(f"--port and --grpc-port must differ, both are {self.http_port}")
-        for value, flag in ((self.cpu_request, "--cpu-request"), (self.cpu_limit, "--cpu-limit"),
-                            (self.memory_request, "--memory-request"),
+        for value, flag in ((self.cpu_request, "--cpu"), (self.cpu_limit, "--cpu-limit"),
+                            (self.memory_request, "--memory"),
                             (self.memory_limit, "--memory-limit")):
             if not _QUANTITY.fullmatch(value):
                 raise InvalidInput(f"{flag} {value!r} is not a Kubernetes quantity; "
