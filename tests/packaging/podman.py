@@ -52,6 +52,8 @@ def unavailable() -> str | None:
     return None
 
 
-def podman(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, check: bool = True, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], env=environment(), capture_output=True, text=True,
                           check=check, timeout=timeout)

@@ -19,6 +19,7 @@ from modelport.packaging.containerfile import DEFAULT_BASE
 from modelport.packaging.context import BuildContext, write_context
 from modelport.packaging.engine import ImageFacts, find_engine
 from modelport.packaging.model_settings import ModelSettings
+from modelport.packaging.wheels import FRAMEWORKS
 
 __all__ = ["build"]
 
@@ -63,6 +64,10 @@ def build(
         False, "--offline", help="Use only the wheelhouse; never download a wheel."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace a non-empty --context."),
+    flavor: list[str] = typer.Option(
+        None, "--flavor", help="Runtimes the image needs: xgboost, lightgbm, sklearn, onnx "
+        "(repeatable) [default: the model's; all with --no-model].",
+    ),
     json: bool = JSON_OPTION,
 ) -> None:
     """Build an OCI image that serves a model over REST and gRPC (non-root, verified at start)."""
@@ -71,6 +76,7 @@ def build(
                            "for the server alone, not both")
     if pull not in ("missing", "never", "always"):
         raise InvalidInput(f"--pull must be missing, never or always, got {pull!r}")
+    flavors = _flavors(flavor)
     picked = None if context_only else find_engine(engine)  # fail fast, before the work
     temporary = context is None and not context_only
     folder = Path(tempfile.mkdtemp(prefix="modelport-build-")) if temporary else (
@@ -78,7 +84,7 @@ def build(
     try:
         with console.status("writing the build context (wheels, model, Containerfile)"):
             written = _write(ref, folder, base, wheelhouse or _default_wheelhouse(), offline,
-                             overwrite)
+                             overwrite, flavors)
         image = tag or _default_tag(written.model)
         if not _TAG.fullmatch(image):
             raise InvalidInput(f"--tag {image!r} is not a valid image name, e.g. fraud:1.0")
@@ -94,11 +100,21 @@ def build(
             picked.name if picked else None)
 
 
+def _flavors(names: list[str] | None) -> frozenset[str] | None:
+    if not names:
+        return None
+    unknown = sorted(set(names) - set(FRAMEWORKS) - {"python"})
+    if unknown:
+        raise InvalidInput(f"--flavor {', '.join(unknown)} is not one of "
+                           f"{', '.join([*FRAMEWORKS, 'python'])}")
+    return frozenset(names)
+
+
 def _write(ref: str | None, folder: Path, base: str, wheelhouse: Path, offline: bool,
-           overwrite: bool) -> BuildContext:
+           overwrite: bool, flavors: frozenset[str] | None) -> BuildContext:
     if ref is None:
         return write_context(folder, base=base, wheelhouse=wheelhouse, offline=offline,
-                             overwrite=overwrite)
+                             overwrite=overwrite, flavors=flavors)
     with open_registry() as registry:
         info = registry.resolve(ref)
         artifact = registry.fetch_artifact(info)
@@ -107,7 +123,7 @@ def _write(ref: str | None, folder: Path, base: str, wheelhouse: Path, offline: 
         model = ModelSettings.from_version(info, artifact, reference, description)
         return write_context(folder, base=base, wheelhouse=wheelhouse, model=model,
                              artifact=artifact, reference=reference, offline=offline,
-                             overwrite=overwrite)
+                             overwrite=overwrite, flavors=flavors)
 
 
 def _default_tag(model: ModelSettings | None) -> str:

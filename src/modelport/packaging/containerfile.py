@@ -34,7 +34,7 @@ _PRUNE = " \\\n    && ".join([
 def containerfile(*, base: str, labels: Mapping[str, str], with_model: bool) -> str:
     """The Containerfile text for ``base`` (it must provide python3 >= 3.11 with venv)."""
     label_lines = " \\\n      ".join(f"{k}={json.dumps(v)}" for k, v in sorted(labels.items()))
-    cmd = '["--allow-anonymous"]' if with_model else "[]"
+    cmd = '["--allow-anonymous", "--preload"]' if with_model else "[]"
     model = (f"COPY --chown=0:0 model {MODEL_DIR}\n" if with_model else "")
     return f"""\
 # Written by modelport build. Build it yourself with:

@@ -22,7 +22,7 @@ from modelport import __version__
 from modelport.errors import Conflict
 from modelport.packaging.containerfile import containerfile
 from modelport.packaging.model_settings import SETTINGS_FILE, ModelSettings, store_path
-from modelport.packaging.wheels import collect_wheels, frameworks_left_out
+from modelport.packaging.wheels import collect_wheels, default_flavors, frameworks_left_out
 
 __all__ = ["SOURCE_DATE_EPOCH", "BuildContext", "image_labels", "write_context"]
 
@@ -66,16 +66,23 @@ def write_context(
     reference: Path | None = None,
     offline: bool = False,
     overwrite: bool = False,
+    flavors: frozenset[str] | None = None,
 ) -> BuildContext:
-    """Write the whole context into ``out`` (empty or absent, unless ``overwrite``)."""
+    """Write the whole context into ``out`` (empty or absent, unless ``overwrite``).
+
+    ``flavors`` names the runtimes the image must load (default: the model's own; every
+    runtime for a ``python`` model or an image without a model).
+    """
     if out.exists() and any(out.iterdir()):
         if not overwrite:
             raise Conflict(f"build context folder {out} is not empty; give an empty folder "
                            "or --overwrite")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    if flavors is None:
+        flavors = default_flavors(model.flavor if model else None)
     collect_wheels(out / "wheels", wheelhouse, offline=offline,
-                   leave_out=frameworks_left_out(model.flavor if model else None))
+                   leave_out=frameworks_left_out(flavors))
     if model is not None and artifact is not None:
         store = out / "model" / "store"
         _copy(artifact, store_path(store, model.artifact_sha256, artifact.name))

@@ -46,6 +46,7 @@ def serve_args(opts: ServingOptions) -> list[str]:
         "--grpc-port", str(opts.grpc_port),
         "--workers", str(opts.workers),
         "--drain-timeout", str(opts.drain_timeout_s),
+        "--preload",  # ready means loaded: the readiness probe then gates real traffic
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata as md
+import os
 import platform
 import shutil
 import subprocess
@@ -22,7 +23,14 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from modelport.errors import InvalidInput, Unavailable
 
-__all__ = ["FRAMEWORKS", "closure", "collect_wheels", "frameworks_left_out", "source_root"]
+__all__ = [
+    "FRAMEWORKS",
+    "closure",
+    "collect_wheels",
+    "default_flavors",
+    "frameworks_left_out",
+    "source_root",
+]
 
 _ROOT = "modelport"
 
@@ -35,12 +43,20 @@ FRAMEWORKS: dict[str, tuple[str, ...]] = {
 """flavor -> the distributions only its runtime imports (runtimes import them lazily)."""
 
 
-def frameworks_left_out(flavor: str | None) -> frozenset[str]:
-    """Framework distributions an image serving ``flavor`` does without (none for ``python``
-    models, whose code may import anything, and for images without a model)."""
-    if flavor is None or flavor not in FRAMEWORKS:
+def frameworks_left_out(flavors: frozenset[str] | None) -> frozenset[str]:
+    """Framework distributions an image serving only ``flavors`` does without; None keeps
+    every framework."""
+    if flavors is None:
         return frozenset()
-    return frozenset(d for f, dists in FRAMEWORKS.items() if f != flavor for d in dists)
+    return frozenset(d for f, dists in FRAMEWORKS.items() if f not in flavors for d in dists)
+
+
+def default_flavors(flavor: str | None) -> frozenset[str] | None:
+    """What an image needs by default: its model's framework; everything for a ``python``
+    model (its code may import any of them) and for an image without a model."""
+    if flavor is None or flavor not in FRAMEWORKS:
+        return None
+    return frozenset({flavor})
 
 
 def closure(root: str = _ROOT, *, leave_out: frozenset[str] = frozenset()) -> dict[str, str]:
@@ -82,8 +98,11 @@ def _platforms() -> list[str]:
 
 
 def _pip(args: list[str]) -> subprocess.CompletedProcess[str]:
+    # A fixed zip timestamp: the same sources give the same modelport wheel, byte for byte,
+    # so the image's install layer is reused from the engine's cache.
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
     return subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=env)
 
 
 def _download(pins: dict[str, str], wheelhouse: Path, offline: bool) -> None:

@@ -1,0 +1,264 @@
+"""``modelport build`` for real: podman builds the images offline, runs them read-only as
+non-root, and independent clients (tritonclient REST and gRPC) get the right predictions.
+
+Two images: ``fraud`` with the model inside, and ``--no-model`` serving from a mounted
+registry (registry-pull mode, and the SIGTERM drain with a slow model). The base image and
+the wheels are cached between runs (tests/packaging/podman.py); a cold run takes about three
+minutes on two cores, a warm one well under one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+
+from modelport.cli.main import main
+from modelport.config import RegistrySettings
+from modelport.registry import Registry
+
+from ..serving.server_process import FEATURES, build_registry, free_port
+from .podman import BASE, WHEELHOUSE, environment, podman, unavailable
+
+REASON = unavailable()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+FRAUD = "localhost/modelport-test-fraud:1"
+SERVER = "localhost/modelport-test-server:1"
+ROWS = np.array([[0.1, 0.2, -0.3, 0.4, 0.0], [2.0, 1.5, 0.3, -1.0, 0.5]], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path: Path = tmp_path_factory.mktemp("image") / "home"
+    build_registry(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def podman_env() -> Iterator[None]:
+    """The CLI's own podman calls use the cached store and settings."""
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in environment().items() if k not in saved or
+                       k.startswith(("CONTAINERS_", "TMPDIR", "MODELPORT_PODMAN"))})
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def _build(home: Path, context: Path, *args: str) -> None:
+    os.environ["MODELPORT_HOME"] = str(home)
+    code = main(["build", *args, "--base", BASE, "--pull", "never", "--engine", "podman",
+                 "--wheelhouse", str(WHEELHOUSE), "--context", str(context), "--overwrite"])
+    assert code == 0
+
+
+@pytest.fixture(scope="module")
+def fraud_image(home: Path, podman_env: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    context = tmp_path_factory.mktemp("ctx") / "fraud"
+    _build(home, context, "fraud@production", "--tag", FRAUD)
+    return context
+
+
+@pytest.fixture(scope="module")
+def server_image(home: Path, podman_env: None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    # xgboost alone, like the fraud image: podman reuses its installed layer
+    _build(home, tmp_path_factory.mktemp("ctx") / "server", "--no-model", "--flavor", "xgboost",
+           "--tag", SERVER)
+    return SERVER
+
+
+class Container:
+    """``podman run -d`` with a read-only root filesystem and published ports."""
+
+    def __init__(self, image: str, *args: str, options: tuple[str, ...] = ()) -> None:
+        self.name = f"modelport-test-{os.getpid()}-{free_port()}"
+        self.port, self.grpc_port = free_port(), free_port()
+        podman("run", "-d", "--name", self.name, "--read-only",
+               "-p", f"127.0.0.1:{self.port}:8080", "-p", f"127.0.0.1:{self.grpc_port}:8081",
+               *options, image, *args)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout_s: float = 90) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout_s:
+            if self.state() != "running":
+                raise AssertionError(f"container exited:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.url}/v2/health/ready", timeout=2).status_code == 200:
+                    return time.monotonic() - start
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"not ready in {timeout_s} s:\n{self.logs()}")
+
+    def state(self) -> str:
+        return podman("inspect", "--format", "{{.State.Status}}", self.name).stdout.strip()
+
+    def exit_code(self) -> int:
+        return int(podman("inspect", "--format", "{{.State.ExitCode}}", self.name).stdout)
+
+    def logs(self) -> str:
+        done = podman("logs", self.name, check=False)
+        return done.stdout + done.stderr
+
+    def remove(self) -> None:
+        podman("rm", "--force", "--time", "1", self.name, check=False)
+
+
+def _expected(home: Path) -> np.ndarray:
+    import xgboost as xgb
+
+    with Registry.open(RegistrySettings(home=home)) as registry:
+        path = registry.fetch_artifact(registry.resolve("fraud@production"))
+    booster = xgb.Booster(model_file=str(path))
+    p = booster.predict(xgb.DMatrix(ROWS, feature_names=FEATURES))
+    return np.stack([1 - p, p], axis=1).astype(np.float32)
+
+
+def _v2_body() -> dict[str, object]:
+    return {"inputs": [{"name": n, "datatype": "FP32", "shape": [2], "data": ROWS[:, i].tolist()}
+                       for i, n in enumerate(FEATURES)]}
+
+
+@pytest.fixture(scope="module")
+def fraud(fraud_image: Path) -> Iterator[Container]:
+    container = Container(FRAUD)
+    try:
+        seconds = container.wait_ready()
+        print(f"fraud image ready in {seconds:.1f} s")
+        yield container
+    finally:
+        container.remove()
+
+
+def test_the_image_serves_the_right_predictions_over_rest_and_grpc(
+    fraud: Container, home: Path
+) -> None:
+    expected = _expected(home)
+    answer = httpx.post(f"{fraud.url}/v2/models/fraud/infer", json=_v2_body(), timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-model-version"] == "1"  # the version built, not a renumbered one
+    proba = next(o for o in answer.json()["outputs"] if o["name"] == "predict_proba")
+    np.testing.assert_allclose(np.array(proba["data"]).reshape(2, 2), expected, rtol=1e-6)
+
+    client = grpcclient.InferenceServerClient(url=f"127.0.0.1:{fraud.grpc_port}")
+    assert client.is_server_ready() and client.is_model_ready("fraud")
+    inputs = []
+    for i, name in enumerate(FEATURES):
+        tensor = grpcclient.InferInput(name, [2], "FP32")
+        tensor.set_data_from_numpy(ROWS[:, i].copy())
+        inputs.append(tensor)
+    result = client.infer("fraud", inputs, outputs=[grpcclient.InferRequestedOutput(
+        "predict_proba")])
+    np.testing.assert_allclose(result.as_numpy("predict_proba"), expected, rtol=1e-6)
+
+
+def test_the_image_runs_as_non_root_read_only_with_labels_and_a_healthcheck(
+    fraud: Container, fraud_image: Path
+) -> None:
+    assert podman("exec", fraud.name, "id", "-u").stdout.strip() == "10001"
+    denied = podman("exec", fraud.name, "touch", "/opt/modelport/x", check=False)
+    assert denied.returncode != 0  # the root filesystem is read-only
+    labels = podman("image", "inspect", "--format", "{{json .Labels}}", FRAUD).stdout
+    settings = (fraud_image / "model" / "model-settings.json").read_text()
+    assert '"io.modelport.model.name":"fraud"' in labels.replace(" ", "")
+    assert '"io.modelport.model.version":"1"' in labels.replace(" ", "")
+    sha = next(line.split('"')[3] for line in settings.splitlines() if "artifact_sha256" in line)
+    assert sha in labels
+    health = podman("image", "inspect", "--format", "{{json .Config.Healthcheck}}", FRAUD).stdout
+    assert "modelport.packaging.healthcheck" in health  # kept: built in Docker format
+    assert podman("healthcheck", "run", fraud.name, check=False).returncode == 0
+    assert "gcc" not in podman("exec", fraud.name, "sh", "-c",
+                               "ls /usr/bin | grep -x gcc || true").stdout
+
+
+def test_a_tampered_artifact_refuses_to_start(fraud_image: Path, tmp_path: Path) -> None:
+    (artifact,) = (fraud_image / "model" / "store").rglob("fraud-1.json")
+    inside = "/opt/modelport/model/store/" + str(artifact.relative_to(
+        fraud_image / "model" / "store"))
+    evil = tmp_path / "evil.json"
+    evil.write_bytes(artifact.read_bytes().replace(b'"', b" ", 1))
+    evil.chmod(0o644)
+    container = Container(FRAUD, options=("-v", f"{evil}:{inside}:ro"))
+    try:
+        deadline = time.monotonic() + 60
+        while container.state() == "running" and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert container.exit_code() == 3
+        assert "has changed since the image was built" in container.logs()
+    finally:
+        container.remove()
+
+
+def test_the_model_layer_is_reproducible(fraud_image: Path, tmp_path: Path) -> None:
+    """Two contexts written at different times give the same model layer digest."""
+    digests = []
+    for attempt in range(2):
+        copy = tmp_path / f"ctx{attempt}"
+        shutil.copytree(fraud_image / "model", copy / "model")
+        subprocess.run(["touch", str(copy / "model" / "model-settings.json")], check=True)
+        from modelport.packaging.context import _normalise
+
+        _normalise(copy)
+        (copy / "Containerfile").write_text(f"FROM {BASE}\nCOPY model /opt/modelport/model\n")
+        tag = f"localhost/modelport-test-layer:{attempt}"
+        podman("build", "--no-cache", "--pull=never", "--network", "none", "--format",
+               "docker", "--timestamp", "0", "-t", tag, str(copy))
+        layers = podman("image", "inspect", "--format", "{{json .RootFS.Layers}}", tag).stdout
+        digests.append(layers.strip().strip("[]").split(",")[-1])
+        time.sleep(1.1)
+    assert digests[0] == digests[1]
+
+
+def test_registry_pull_mode_and_sigterm_drains_in_flight_requests(
+    server_image: str, home: Path
+) -> None:
+    """--no-model: the registry is mounted (SQLite here; a database URL in production); the
+    slow model answers in 0.8 s, and podman stop's SIGTERM lets every request finish."""
+    shutil.chown(home, user=10001)
+    for path in home.rglob("*"):
+        shutil.chown(path, user=10001)
+    env = ("-v", f"{home}:{home}", "-e", f"MODELPORT_HOME={home}")
+    container = Container(server_image, "fraud@production", "slow", "--allow-anonymous", "--preload",
+                          "--workers", "1", "--drain-timeout", "20", options=env)
+    try:
+        container.wait_ready()
+        answer = httpx.post(f"{container.url}/v2/models/fraud/infer", json=_v2_body(),
+                            timeout=10)
+        assert answer.status_code == 200, answer.text
+        proba = next(o for o in answer.json()["outputs"] if o["name"] == "predict_proba")
+        np.testing.assert_allclose(np.array(proba["data"]).reshape(2, 2), _expected(home),
+                                   rtol=1e-6)
+        body = {"inputs": [{"name": "x", "datatype": "FP64", "shape": [1], "data": [2.0]}]}
+        results: list[int] = []
+
+        def call() -> None:
+            r = httpx.post(f"{container.url}/v2/models/slow/infer", json=body, timeout=30)
+            results.append(r.status_code)
+
+        warm = httpx.post(f"{container.url}/v2/models/slow/infer", json=body, timeout=30)
+        assert warm.status_code == 200
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.3)  # the requests are in flight
+        started = time.monotonic()
+        podman("stop", "--time", "30", container.name)
+        stopped_in = time.monotonic() - started
+        for thread in threads:
+            thread.join(30)
+        assert results == [200, 200, 200]
+        assert container.exit_code() == 0  # drained and exited, not killed (137)
+        assert stopped_in < 10, container.logs()
+    finally:
+        container.remove()
