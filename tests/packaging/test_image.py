@@ -24,6 +24,7 @@ import tritonclient.grpc as grpcclient
 
 from modelport.cli.main import main
 from modelport.config import RegistrySettings
+from modelport.packaging.context import normalise
 from modelport.registry import Registry
 
 from ..serving.server_process import FEATURES, build_registry, free_port
@@ -207,9 +208,7 @@ def test_the_model_layer_is_reproducible(fraud_image: Path, tmp_path: Path) -> N
         copy = tmp_path / f"ctx{attempt}"
         shutil.copytree(fraud_image / "model", copy / "model")
         subprocess.run(["touch", str(copy / "model" / "model-settings.json")], check=True)
-        from modelport.packaging.context import _normalise
-
-        _normalise(copy)
+        normalise(copy)
         (copy / "Containerfile").write_text(f"FROM {BASE}\nCOPY model /opt/modelport/model\n")
         tag = f"localhost/modelport-test-layer:{attempt}"
         podman("build", "--no-cache", "--pull=never", "--network", "none", "--format",
@@ -229,8 +228,8 @@ def test_registry_pull_mode_and_sigterm_drains_in_flight_requests(
     for path in home.rglob("*"):
         shutil.chown(path, user=10001)
     env = ("-v", f"{home}:{home}", "-e", f"MODELPORT_HOME={home}")
-    container = Container(server_image, "fraud@production", "slow", "--allow-anonymous", "--preload",
-                          "--workers", "1", "--drain-timeout", "20", options=env)
+    container = Container(server_image, "fraud@production", "slow", "--allow-anonymous",
+                          "--preload", "--workers", "1", "--drain-timeout", "20", options=env)
     try:
         container.wait_ready()
         answer = httpx.post(f"{container.url}/v2/models/fraud/infer", json=_v2_body(),

@@ -24,7 +24,13 @@ from modelport.packaging.containerfile import containerfile
 from modelport.packaging.model_settings import SETTINGS_FILE, ModelSettings, store_path
 from modelport.packaging.wheels import collect_wheels, default_flavors, frameworks_left_out
 
-__all__ = ["SOURCE_DATE_EPOCH", "BuildContext", "image_labels", "write_context"]
+__all__ = [
+    "SOURCE_DATE_EPOCH",
+    "BuildContext",
+    "image_labels",
+    "normalise",
+    "write_context",
+]
 
 SOURCE_DATE_EPOCH = 0
 """Timestamp of every file in the context and (podman --timestamp) the image's layers."""
@@ -97,7 +103,7 @@ def write_context(
     (out / "build.json").write_text(json.dumps(
         {"base": base, "labels": labels, "modelport": __version__,
          "model": json.loads(model.to_json()) if model else None}, indent=2) + "\n")
-    _normalise(out)
+    normalise(out)
     return BuildContext(path=out, labels=labels, model=model)
 
 
@@ -109,7 +115,7 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-def _normalise(root: Path) -> None:
+def normalise(root: Path) -> None:
     """Modes 0644/0755 and one fixed mtime on everything: layers then depend on bytes only."""
     for path in sorted(root.rglob("*"), reverse=True):
         path.chmod(0o755 if path.is_dir() else 0o644)
