@@ -11,11 +11,19 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
+from functools import cache
 from pathlib import Path
+
+import httpx
+
+from modelport.cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("MODELPORT_PODMAN_CACHE", "/var/tmp/modelport-podman"))
 BASE = "localhost/modelport-base:bookworm"
+SERVER = "localhost/modelport-test-server:1"
+"""The ``--no-model`` image (xgboost runtime only, so it shares the fraud image's layers)."""
 WHEELHOUSE = CACHE / "wheels"
 
 
@@ -37,6 +45,7 @@ def environment() -> dict[str, str]:
             "MODELPORT_PODMAN_CACHE": str(CACHE)}
 
 
+@cache
 def unavailable() -> str | None:
     """Why podman cannot run here, or None when it can (the base image is made if missing)."""
     if shutil.which("podman") is None or shutil.which("runc") is None:
@@ -57,3 +66,68 @@ def podman(
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["podman", *args], env=environment(), capture_output=True, text=True,
                           check=check, timeout=timeout)
+
+
+
+class Container:
+    """``podman run -d`` with a read-only root filesystem and published ports (or, with
+    ``host_network``, the host's network and serve's ports moved to free ones)."""
+
+    def __init__(
+        self, image: str, *args: str, options: tuple[str, ...] = (), host_network: bool = False
+    ) -> None:
+        self.name = f"modelport-test-{os.getpid()}-{_free_port()}"
+        self.port, self.grpc_port = _free_port(), _free_port()
+        if host_network:
+            network = ["--network", "host"]
+            args = (*args, "--port", str(self.port), "--grpc-port", str(self.grpc_port))
+        else:
+            network = ["-p", f"127.0.0.1:{self.port}:8080",
+                       "-p", f"127.0.0.1:{self.grpc_port}:8081"]
+        podman("run", "-d", "--name", self.name, "--read-only", *network, *options, image,
+               *args)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_ready(self, timeout_s: float = 90) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout_s:
+            if self.state() != "running":
+                raise AssertionError(f"container exited:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.url}/v2/health/ready", timeout=2).status_code == 200:
+                    return time.monotonic() - start
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"not ready in {timeout_s} s:\n{self.logs()}")
+
+    def state(self) -> str:
+        return podman("inspect", "--format", "{{.State.Status}}", self.name).stdout.strip()
+
+    def exit_code(self) -> int:
+        return int(podman("inspect", "--format", "{{.State.ExitCode}}", self.name).stdout)
+
+    def logs(self) -> str:
+        done = podman("logs", self.name, check=False)
+        return done.stdout + done.stderr
+
+    def remove(self) -> None:
+        podman("rm", "--force", "--time", "1", self.name, check=False)
+
+
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def build_image(home: Path, context: Path, *args: str) -> None:
+    os.environ["MODELPORT_HOME"] = str(home)
+    code = main(["build", *args, "--base", BASE, "--pull", "never", "--engine", "podman",
+                 "--wheelhouse", str(WHEELHOUSE), "--context", str(context), "--overwrite"])
+    assert code == 0

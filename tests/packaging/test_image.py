@@ -9,7 +9,6 @@ minutes on two cores, a warm one well under one.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import threading
@@ -22,98 +21,22 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from modelport.cli.main import main
 from modelport.config import RegistrySettings
 from modelport.packaging.context import normalise
 from modelport.registry import Registry
 
-from ..serving.server_process import FEATURES, build_registry, free_port
-from .podman import BASE, WHEELHOUSE, environment, podman, unavailable
-
-REASON = unavailable()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+from ..serving.server_process import FEATURES
+from .podman import BASE, Container, build_image, podman
 
 FRAUD = "localhost/modelport-test-fraud:1"
-SERVER = "localhost/modelport-test-server:1"
 ROWS = np.array([[0.1, 0.2, -0.3, 0.4, 0.0], [2.0, 1.5, 0.3, -1.0, 0.5]], dtype=np.float32)
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path: Path = tmp_path_factory.mktemp("image") / "home"
-    build_registry(path)
-    return path
-
-
-@pytest.fixture(scope="module")
-def podman_env() -> Iterator[None]:
-    """The CLI's own podman calls use the cached store and settings."""
-    saved = dict(os.environ)
-    os.environ.update({k: v for k, v in environment().items() if k not in saved or
-                       k.startswith(("CONTAINERS_", "TMPDIR", "MODELPORT_PODMAN"))})
-    yield
-    os.environ.clear()
-    os.environ.update(saved)
-
-
-def _build(home: Path, context: Path, *args: str) -> None:
-    os.environ["MODELPORT_HOME"] = str(home)
-    code = main(["build", *args, "--base", BASE, "--pull", "never", "--engine", "podman",
-                 "--wheelhouse", str(WHEELHOUSE), "--context", str(context), "--overwrite"])
-    assert code == 0
 
 
 @pytest.fixture(scope="module")
 def fraud_image(home: Path, podman_env: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     context = tmp_path_factory.mktemp("ctx") / "fraud"
-    _build(home, context, "fraud@production", "--tag", FRAUD)
+    build_image(home, context, "fraud@production", "--tag", FRAUD)
     return context
-
-
-@pytest.fixture(scope="module")
-def server_image(home: Path, podman_env: None, tmp_path_factory: pytest.TempPathFactory) -> str:
-    # xgboost alone, like the fraud image: podman reuses its installed layer
-    _build(home, tmp_path_factory.mktemp("ctx") / "server", "--no-model", "--flavor", "xgboost",
-           "--tag", SERVER)
-    return SERVER
-
-
-class Container:
-    """``podman run -d`` with a read-only root filesystem and published ports."""
-
-    def __init__(self, image: str, *args: str, options: tuple[str, ...] = ()) -> None:
-        self.name = f"modelport-test-{os.getpid()}-{free_port()}"
-        self.port, self.grpc_port = free_port(), free_port()
-        podman("run", "-d", "--name", self.name, "--read-only",
-               "-p", f"127.0.0.1:{self.port}:8080", "-p", f"127.0.0.1:{self.grpc_port}:8081",
-               *options, image, *args)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait_ready(self, timeout_s: float = 90) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout_s:
-            if self.state() != "running":
-                raise AssertionError(f"container exited:\n{self.logs()}")
-            try:
-                if httpx.get(f"{self.url}/v2/health/ready", timeout=2).status_code == 200:
-                    return time.monotonic() - start
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise AssertionError(f"not ready in {timeout_s} s:\n{self.logs()}")
-
-    def state(self) -> str:
-        return podman("inspect", "--format", "{{.State.Status}}", self.name).stdout.strip()
-
-    def exit_code(self) -> int:
-        return int(podman("inspect", "--format", "{{.State.ExitCode}}", self.name).stdout)
-
-    def logs(self) -> str:
-        done = podman("logs", self.name, check=False)
-        return done.stdout + done.stderr
-
-    def remove(self) -> None:
-        podman("rm", "--force", "--time", "1", self.name, check=False)
 
 
 def _expected(home: Path) -> np.ndarray:

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from modelport.packaging.k8s_pod import HOME, RUN_AS_USER
 from modelport.packaging.model_settings import MODEL_DIR
 
-__all__ = ["DEFAULT_BASE", "VENV", "containerfile"]
+__all__ = ["DATA", "DEFAULT_BASE", "VENV", "containerfile"]
 
 DEFAULT_BASE = "python:3.11-slim-bookworm"
 VENV = "/opt/modelport/venv"
+DATA = "/var/lib/modelport"
 
 _SITE = f"{VENV}/lib/python3.11/site-packages"
 _PRUNE = " \\\n    && ".join([
@@ -51,6 +52,8 @@ RUN python3 -m venv {VENV} \\
 
 FROM ${{BASE}}
 COPY --from=install {VENV} {VENV}
+# A place for a volume the server user owns (Compose mounts its artifact store here).
+RUN mkdir -p {DATA} && chown {RUN_AS_USER}:{RUN_AS_USER} {DATA}
 ENV PATH={VENV}/bin:/usr/local/bin:/usr/bin:/bin \\
     HOME=/tmp \\
     MODELPORT_HOME={HOME} \\
