@@ -28,6 +28,7 @@ from modelport.batch.schedule import absolute, check_cron, default_name, is_url
 from modelport.cli.common import JSON_OPTION, open_registry
 from modelport.cli.output import print_fields, print_json
 from modelport.config import RegistrySettings
+from modelport.errors import InvalidInput
 from modelport.packaging.k8s_cronjob import CronJobSpec, cronjob_manifest
 from modelport.packaging.k8s_yaml import dump_all
 
@@ -193,7 +194,12 @@ def schedule(
         sys.stdout.write(text)
         typer.echo(f"{note}# crontab line for a plain host:\n{line}", err=True)
         return
-    Path(manifest).write_text(text)
+    target = Path(manifest)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write --manifest {manifest}: {exc.strerror}") from None
     typer.echo(f"wrote CronJob {spec.name} to {manifest}\n{note}"
                f"crontab line for a plain host:\n{line}")
 
