@@ -128,6 +128,9 @@ def _free_port() -> int:
 
 def build_image(home: Path, context: Path, *args: str) -> None:
     os.environ["MODELPORT_HOME"] = str(home)
+    # --no-reproducible: podman may reuse cached layers, so the second image (same wheels) and
+    # later runs take seconds; test_the_model_layer_is_reproducible covers the default.
     code = main(["build", *args, "--base", BASE, "--pull", "never", "--engine", "podman",
-                 "--wheelhouse", str(WHEELHOUSE), "--context", str(context), "--overwrite"])
+                 "--wheelhouse", str(WHEELHOUSE), "--context", str(context), "--overwrite",
+                 "--no-reproducible"])
     assert code == 0

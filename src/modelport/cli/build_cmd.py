@@ -68,6 +68,11 @@ def build(
         None, "--flavor", help="Runtimes the image needs: xgboost, lightgbm, sklearn, onnx "
         "(repeatable) [default: the model's; all with --no-model].",
     ),
+    reproducible: bool = typer.Option(
+        True, "--reproducible/--no-reproducible",
+        help="podman: fixed layer timestamps, so the same inputs give the same layer digests; "
+        "off lets podman reuse its cached layers (faster rebuilds).",
+    ),
     json: bool = JSON_OPTION,
 ) -> None:
     """Build an OCI image that serves a model over REST and gRPC (non-root, verified at start)."""
@@ -91,7 +96,7 @@ def build(
         facts = None
         if picked is not None:
             with console.status(f"{picked.name} build {image} (minutes on a cold cache)"):
-                picked.build(folder, image, base, pull)
+                picked.build(folder, image, base, pull, reproducible=reproducible)
             facts = picked.inspect(image, base)
     finally:
         if temporary:

@@ -40,21 +40,28 @@ class Engine:
     name: str
     program: str
 
-    def build_command(self, context: Path, tag: str, base: str, pull: str) -> list[str]:
+    def build_command(
+        self, context: Path, tag: str, base: str, pull: str, *, reproducible: bool = True
+    ) -> list[str]:
         cmd = [self.program, "build", "--tag", tag, "--file", str(context / "Containerfile"),
                "--build-arg", f"BASE={base}", "--network", "none"]
         if self.name == "podman":
-            cmd += ["--format", "docker", f"--pull={pull}", "--timestamp", str(SOURCE_DATE_EPOCH)]
+            cmd += ["--format", "docker", f"--pull={pull}"]
+            if reproducible:  # fixed timestamps; podman then builds every layer anew
+                cmd += ["--timestamp", str(SOURCE_DATE_EPOCH)]
         else:
             cmd += ["--build-arg", f"SOURCE_DATE_EPOCH={SOURCE_DATE_EPOCH}"]
             if pull == "always":
                 cmd.append("--pull")
         return [*cmd, str(context)]
 
-    def build(self, context: Path, tag: str, base: str, pull: str = "missing") -> str:
+    def build(
+        self, context: Path, tag: str, base: str, pull: str = "missing", *,
+        reproducible: bool = True,
+    ) -> str:
         """Build; the engine's output. Unavailable (with its last lines) when it fails."""
-        done = subprocess.run(self.build_command(context, tag, base, pull),
-                              capture_output=True, text=True, check=False)
+        command = self.build_command(context, tag, base, pull, reproducible=reproducible)
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
         output = done.stdout + done.stderr
         if done.returncode != 0:
             tail = "\n".join(output.strip().splitlines()[-15:])
