@@ -132,7 +132,11 @@ def _modelport_wheel(target: Path) -> Path:
         raise InvalidInput("modelport is not running from a source tree, so no wheel of it "
                            "can be built: give --wheelhouse DIR holding a modelport wheel")
     with tempfile.TemporaryDirectory() as tmp:
-        done = _pip(["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", tmp, str(root)])
+        args = ["wheel", "--no-deps", "--wheel-dir", tmp, str(root)]
+        # This environment's setuptools first (offline); an isolated build if it is too old.
+        done = _pip([*args, "--no-build-isolation"])
+        if done.returncode != 0:
+            done = _pip(args)
         if done.returncode != 0:
             raise Unavailable("building the modelport wheel failed: "
                               + (done.stderr.strip().splitlines() or ["?"])[-1])
