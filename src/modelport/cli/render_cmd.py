@@ -89,12 +89,12 @@ def render_manifests(
     if out == "-":
         sys.stdout.write(dump_all(m for manifests in files.values() for m in manifests))
         return
-    written = write_manifests(files, Path(out))
+    write_manifests(files, Path(out))
     print_table(
         ["file", "objects"],
-        [(str(path), ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests))
-         for path, manifests in zip(written, files.values(), strict=True)],
-        title=f"manifests for {ref}",
+        [(name, ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in manifests))
+         for name, manifests in files.items()],
+        title=f"manifests for {ref} in {out}",
     )
     secrets = referenced_secrets(files)
     if secrets:
