@@ -53,3 +53,11 @@ def test_bad_options_get_one_line(
     assert main(["deploy", "render", "fraud", *args]) in (1, 2)
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("command", "option"), [(["deploy", "render"], "--stream-source"),
+                                                 (["build"], "--no-model")])
+def test_help(command: list[str], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"Usage: modelport {' '.join(command)}" in out and option in out
