@@ -15,6 +15,8 @@ for s in "${services[@]}"; do
   exports=$("$s" start) || { echo "test.sh: $s could not start its server; see above" >&2; exit 1; }
   eval "$exports"
 done
+echo "==> podman base image (container tests)"
+scripts/podman-base.sh --install || echo "test.sh: podman cannot run here; tests/packaging says why it skips" >&2
 echo "==> ruff"; .venv/bin/ruff check src tests
 echo "==> mypy (strict on src/)"; .venv/bin/mypy
 echo "==> pytest"; .venv/bin/python -m pytest -q -p no:cacheprovider "$@"

@@ -98,29 +98,59 @@ def test_schedule_writes_a_cronjob_and_prints_the_crontab_line(
     args = [
         "batch", "schedule", "fraud@production", "--input", "s3://tx/{date}/",
         "--output", "s3://scores/{date}/", "--id-column", "transaction_id",
-        "--cron", "0 2 * * *", "--secret", "modelport-env",
+        "--image", "registry.example.com/modelport:0.1.0", "--secret", "cloud-env",
+        "--cron", "0 2 * * *",
     ]  # fmt: skip
     assert main(args) == 0
     captured = capsys.readouterr()
+    assert "&id" not in captured.out and "*id" not in captured.out  # plain YAML, no anchors
     manifest = yaml.safe_load(captured.out)
     assert manifest["kind"] == "CronJob" and manifest["spec"]["schedule"] == "0 2 * * *"
     assert manifest["metadata"]["name"] == "modelport-batch-fraud"
     container = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "registry.example.com/modelport:0.1.0"
+    assert container["command"] == ["modelport"]
     assert container["args"] == [
         "batch", "run", "fraud@production", "--input", "s3://tx/{date}/",
         "--output", "s3://scores/{date}/", "--id-column", "transaction_id",
     ]  # fmt: skip
-    assert container["envFrom"] == [{"secretRef": {"name": "modelport-env"}}]
-    assert "0 2 * * * modelport batch run fraud@production --input" in captured.err
+    env = {e["name"]: e for e in container["env"]}
+    assert env["MODELPORT_DATABASE_URL"]["valueFrom"] == {
+        "secretKeyRef": {"name": "modelport-registry", "key": "database-url"}
+    }
+    assert container["envFrom"] == [{"secretRef": {"name": "cloud-env"}}]
+    # the crontab line spells the registry out: cron starts elsewhere with an empty environment
+    assert "0 2 * * * MODELPORT_HOME=/" in captured.err
+    assert "MODELPORT_DATABASE_URL=" in captured.err
+    assert " batch run fraud@production --input" in captured.err
 
     target = tmp_path / "cronjob.yaml"
     assert main([*args, "--manifest", str(target), "--name", "nightly-fraud"]) == 0
     assert yaml.safe_load(target.read_text())["metadata"]["name"] == "nightly-fraud"
-    assert "0 2 * * * modelport batch run" in capsys.readouterr().out
+    assert "batch run fraud@production" in capsys.readouterr().out
 
     # a scheduled Dask run may take its scheduler from MODELPORT_DASK_SCHEDULER in the pod
     assert main([*args, "--engine", "dask"]) == 0
     assert "--engine dask" in capsys.readouterr().err
 
-    assert main([*args[:-4], "--cron", "every night"]) == 1
+    assert main(args[:-2]) == 2  # no --cron
+    capsys.readouterr()
+    assert main([*args[:-2], "--cron", "every night"]) == 1
     assert "invalid cron schedule 'every night'" in capsys.readouterr().err
+
+
+def test_schedule_makes_local_paths_absolute_and_says_the_pod_must_mount_them(
+    cli: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["batch", "schedule", "fraud", "--input", "in/{date}.parquet", "--output", "out",
+            "--image", "mp:1", "--cron", "@daily"]  # fmt: skip
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    container = yaml.safe_load(captured.out)["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"][0]  # fmt: skip
+    assert container["args"][3:7] == [
+        "--input", f"{tmp_path}/in/{{date}}.parquet", "--output", f"{tmp_path}/out"
+    ]
+    assert f"must mount {tmp_path}/in/{{date}}.parquet, {tmp_path}/out" in captured.err
+    assert f"--input '{tmp_path}/in/{{date}}.parquet'" in captured.err  # the crontab line too

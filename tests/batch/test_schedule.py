@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from modelport.batch import BatchJob, CronJobSpec, cronjob_manifest, crontab_line, run_arguments
-from modelport.batch.schedule import check_cron, default_name
+from modelport.batch import BatchJob, crontab_line, run_arguments
+from modelport.batch.schedule import absolute, check_cron, default_name, is_url
 from modelport.errors import InvalidInput
 
 
@@ -41,22 +41,6 @@ def test_run_arguments_repeat_the_job_and_leave_defaults_out() -> None:
     ]  # fmt: skip
 
 
-def test_the_cronjob_never_overlaps_runs_and_retries_by_resuming() -> None:
-    spec = CronJobSpec(cron="0 2 * * *", name="nightly", namespace="ml", image="reg/mp:1")
-    manifest = cronjob_manifest(spec, ["batch", "run", "m"])
-    assert manifest["metadata"] == {
-        "name": "nightly",
-        "labels": manifest["metadata"]["labels"],
-        "namespace": "ml",
-    }
-    assert manifest["spec"]["concurrencyPolicy"] == "Forbid"
-    pod = manifest["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    assert pod["restartPolicy"] == "OnFailure"
-    assert pod["containers"][0]["image"] == "reg/mp:1"
-    assert pod["containers"][0]["command"] == ["modelport"]
-    assert "envFrom" not in pod["containers"][0]
-
-
 def test_crontab_lines_quote_arguments_and_escape_percent_signs() -> None:
     line = crontab_line(
         "@daily", ["batch", "run", "m", "--output", "out dir/%Y"], log="/var/log/b.log"
@@ -64,8 +48,25 @@ def test_crontab_lines_quote_arguments_and_escape_percent_signs() -> None:
     assert line == "@daily modelport batch run m --output 'out dir/\\%Y' >> /var/log/b.log 2>&1"
 
 
+def test_crontab_lines_set_the_registry_environment_on_the_command() -> None:
+    line = crontab_line(
+        "0 2 * * *", ["batch", "run", "m"], program="/opt/mp/bin/modelport",
+        env={"MODELPORT_HOME": "/srv/model port", "MODELPORT_DATABASE_URL": "postgresql://h/db"},
+    )  # fmt: skip
+    assert line == (
+        "0 2 * * * MODELPORT_HOME='/srv/model port' MODELPORT_DATABASE_URL=postgresql://h/db "
+        "/opt/mp/bin/modelport batch run m"
+    )
+
+
+def test_local_paths_become_absolute_and_urls_stay() -> None:
+    assert is_url("s3://bucket/x/{date}/") and is_url("file:///data/x")
+    assert not is_url("data/x") and not is_url("C:/data")
+    assert absolute("s3://bucket/{date}/") == "s3://bucket/{date}/"
+    made = absolute("scores/{date}")
+    assert made.startswith("/") and made.endswith("/scores/{date}")
+
+
 def test_names_must_suit_kubernetes() -> None:
     assert default_name("Fraud_Detector.v2@production") == "modelport-batch-fraud-detector-v2"
     assert len(default_name("m" * 100)) <= 52
-    with pytest.raises(InvalidInput, match="not valid for Kubernetes"):
-        CronJobSpec(cron="@daily", name="Nightly_Fraud")

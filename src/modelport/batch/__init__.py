@@ -13,14 +13,13 @@ from modelport.batch.engine import ENGINES, Engine, create_engine
 from modelport.batch.job import DEFAULT_BATCH_SIZE, BatchJob, BatchResult
 from modelport.batch.local_engine import LocalEngine
 from modelport.batch.progress import NullProgress, ProgressListener, RichProgress
-from modelport.batch.schedule import CronJobSpec, cronjob_manifest, crontab_line, run_arguments
+from modelport.batch.schedule import crontab_line, run_arguments
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "ENGINES",
     "BatchJob",
     "BatchResult",
-    "CronJobSpec",
     "DaskEngine",
     "Engine",
     "LocalEngine",
@@ -28,7 +27,6 @@ __all__ = [
     "ProgressListener",
     "RichProgress",
     "create_engine",
-    "cronjob_manifest",
     "crontab_line",
     "run_arguments",
 ]

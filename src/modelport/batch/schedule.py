@@ -1,19 +1,18 @@
-"""Nightly runs: a Kubernetes CronJob manifest, or a crontab line for a plain host.
+"""Nightly runs: the command a schedule repeats, and a crontab line for a plain host.
 
-Both run the very command a person would type (``modelport batch run ...``). Because a run is
-resumable, the CronJob lets Kubernetes restart a failed pod (``restartPolicy: OnFailure``):
-the restarted run finishes the same output instead of starting over. ``concurrencyPolicy:
-Forbid`` keeps two runs from writing one output folder at once.
+Both run the very command a person would type (``modelport batch run ...``), with every local
+path made absolute: cron and Kubernetes start in another directory than the person did. The
+Kubernetes CronJob around the same arguments is :mod:`modelport.packaging.k8s_cronjob`.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
 
-from modelport import __version__
 from modelport.batch.job import DEFAULT_BATCH_SIZE, BatchJob
 from modelport.errors import InvalidInput
 from modelport.registry.refs import parse_ref
@@ -23,32 +22,7 @@ _MACROS = frozenset(
 )
 _ITEM = r"(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(/[0-9]+)?"
 _FIELD = re.compile(rf"{_ITEM}(,{_ITEM})*")
-_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _MAX_CRONJOB_NAME = 52  # Kubernetes appends 11 characters to name the Jobs
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CronJobSpec:
-    """What the CronJob manifest needs besides the command."""
-
-    cron: str
-    """Five-field cron expression (minute hour day-of-month month day-of-week) or @daily."""
-    name: str
-    image: str = f"modelport:{__version__}"
-    namespace: str | None = None
-    secret: str | None = None
-    """Secret whose keys become environment variables (MODELPORT_DATABASE_URL, ...)."""
-
-    def __post_init__(self) -> None:
-        check_cron(self.cron)
-        if len(self.name) > _MAX_CRONJOB_NAME or not _K8S_NAME.fullmatch(self.name):
-            raise InvalidInput(
-                f"CronJob name {self.name!r} is not valid for Kubernetes: use at most "
-                f"{_MAX_CRONJOB_NAME} lowercase letters, digits and '-', starting and ending "
-                "with a letter or digit (for example modelport-batch-fraud)"
-            )
-        if not self.image.strip():
-            raise InvalidInput("--image must name a container image that has modelport installed")
 
 
 def check_cron(expr: str) -> str:
@@ -100,52 +74,31 @@ def run_arguments(
     return args
 
 
-def cronjob_manifest(spec: CronJobSpec, args: list[str]) -> dict[str, Any]:
-    """A ``batch/v1`` CronJob running ``modelport <args>`` on ``spec.cron``."""
-    labels = {
-        "app.kubernetes.io/name": "modelport",
-        "app.kubernetes.io/component": "batch",
-        "app.kubernetes.io/instance": spec.name,
-    }
-    container: dict[str, Any] = {
-        "name": "batch",
-        "image": spec.image,
-        "command": ["modelport"],
-        "args": list(args),
-    }
-    if spec.secret:
-        container["envFrom"] = [{"secretRef": {"name": spec.secret}}]
-    metadata: dict[str, Any] = {"name": spec.name, "labels": labels}
-    if spec.namespace:
-        metadata["namespace"] = spec.namespace
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "CronJob",
-        "metadata": metadata,
-        "spec": {
-            "schedule": spec.cron.strip(),
-            "concurrencyPolicy": "Forbid",
-            "startingDeadlineSeconds": 3600,
-            "successfulJobsHistoryLimit": 3,
-            "failedJobsHistoryLimit": 3,
-            "jobTemplate": {
-                "spec": {
-                    "backoffLimit": 3,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {"restartPolicy": "OnFailure", "containers": [container]},
-                    },
-                }
-            },
-        },
-    }
+def is_url(path: str) -> bool:
+    """``s3://b/k`` and ``file:///x`` are URLs; ``/data/x`` and ``C:/x`` are not."""
+    return len(urlsplit(path).scheme) > 1
+
+
+def absolute(path: str) -> str:
+    """A URL as it is; a local path made absolute (``{date}`` placeholders kept)."""
+    return path if is_url(path) else str(Path(path).expanduser().absolute())
 
 
 def crontab_line(
-    cron: str, args: list[str], *, program: str = "modelport", log: str | None = None
+    cron: str,
+    args: list[str],
+    *,
+    program: str = "modelport",
+    log: str | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
-    """One crontab line (``%`` escaped, as cron requires) running ``program <args>``."""
-    command = shlex.join([program, *args])
+    """One crontab line (``%`` escaped, as cron requires) running ``program <args>``.
+
+    ``env`` (MODELPORT_HOME, MODELPORT_DATABASE_URL, ...) is set on the command itself: cron
+    starts with an almost empty environment in the user's home directory.
+    """
+    assignments = [f"{key}={shlex.quote(value)}" for key, value in (env or {}).items()]
+    command = " ".join([*assignments, shlex.join([program, *args])])
     if log:
         command += f" >> {shlex.quote(log)} 2>&1"
     return f"{check_cron(cron)} {command.replace('%', chr(92) + '%')}"

@@ -4,30 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import sys
 from enum import StrEnum
 from pathlib import Path
 
+import sqlalchemy as sa
 import typer
-import yaml
 
 from modelport.batch import (
     DEFAULT_BATCH_SIZE,
     BatchJob,
     BatchResult,
-    CronJobSpec,
     NullProgress,
     RichProgress,
     create_engine,
-    cronjob_manifest,
     crontab_line,
     run_arguments,
 )
 from modelport.batch.engine import check_engine_options
 from modelport.batch.progress import ProgressListener
-from modelport.batch.schedule import default_name
+from modelport.batch.schedule import absolute, check_cron, default_name, is_url
 from modelport.cli.common import JSON_OPTION, open_registry
 from modelport.cli.output import print_fields, print_json
+from modelport.config import RegistrySettings
+from modelport.errors import InvalidInput
+from modelport.packaging.k8s_cronjob import CronJobSpec, cronjob_manifest
+from modelport.packaging.k8s_yaml import dump_all
 
 app = typer.Typer(
     help="Score large tables offline (Parquet, CSV, JSON Lines), locally or on Dask.",
@@ -137,25 +140,35 @@ def schedule(
         None, "--name", help="CronJob name (default: modelport-batch-MODEL)."
     ),
     image: str = typer.Option(
-        CronJobSpec.__dataclass_fields__["image"].default, "--image", help="Container image."
+        ..., "--image",
+        help="Image modelport build made, e.g. registry.example.com/modelport:0.1.0.",
     ),
     namespace: str | None = typer.Option(None, "--namespace", help="Kubernetes namespace."),
+    registry_secret: str = typer.Option(
+        "modelport-registry", "--registry-secret",
+        help="Secret whose database-url key is the registry URL the pod uses.",
+    ),
+    artifact_root: str | None = typer.Option(
+        None, "--artifact-root",
+        help="Artifact store URL the pod reads [default: $MODELPORT_ARTIFACT_ROOT when a URL].",
+    ),
     secret: str | None = typer.Option(
-        None, "--secret", help="Secret with MODELPORT_* settings, loaded as environment."
+        None, "--secret", help="Another Secret loaded as environment (cloud credentials, ...)."
     ),
 ) -> None:
     """Write a Kubernetes CronJob for a recurring run and print the matching crontab line.
 
     Use {date} in --input/--output (e.g. --output s3://scores/{date}/) for one folder a night.
+    Local paths are made absolute; URLs are kept as they are.
     """
     job = BatchJob(
         model=ref,
-        input=input_,
-        output=output,
+        input=absolute(input_),
+        output=absolute(output),
         id_column=id_column,
         keep=_split_keep(keep),
         batch_size=batch_size,
-        rejects=rejects,
+        rejects=absolute(rejects) if rejects else None,
         overwrite=overwrite,
     )
     # Without --scheduler the scheduled run reads MODELPORT_DASK_SCHEDULER where it runs.
@@ -163,18 +176,47 @@ def schedule(
         engine.value, processes=processes, scheduler=scheduler, need_scheduler=False
     )
     args = run_arguments(job, engine=engine.value, scheduler=scheduler, processes=processes)
+    settings = RegistrySettings()
+    if artifact_root is None and settings.artifact_root and is_url(settings.artifact_root):
+        artifact_root = settings.artifact_root
     spec = CronJobSpec(
-        cron=cron, name=name or default_name(ref), image=image, namespace=namespace, secret=secret
-    )
-    text = yaml.safe_dump(cronjob_manifest(spec, args), sort_keys=False)
-    line = crontab_line(cron, args)
+        cron=cron, name=name or default_name(ref), image=image, namespace=namespace,
+        registry_secret=registry_secret, artifact_root=artifact_root, secret=secret,
+    )  # fmt: skip
+    text = dump_all([cronjob_manifest(spec, args, schedule=check_cron(cron))])
+    line = crontab_line(cron, args, program=shutil.which("modelport") or "modelport",
+                        env=_cron_env(settings))
+    local = [p for p in (job.input, job.output, job.rejects) if p and not is_url(p)]
+    note = (f"note: the CronJob's pod must mount {', '.join(local)} (or use URLs such as "
+            "s3://...)\n" if local else "")
     # Plain echo, not Rich: a crontab line must stay one unwrapped line, brackets and all.
     if manifest == "-":
         sys.stdout.write(text)
-        typer.echo(f"# crontab line for a plain host:\n{line}", err=True)
+        typer.echo(f"{note}# crontab line for a plain host:\n{line}", err=True)
         return
-    Path(manifest).write_text(text)
-    typer.echo(f"wrote CronJob {spec.name} to {manifest}\ncrontab line for a plain host:\n{line}")
+    target = Path(manifest)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write --manifest {manifest}: {exc.strerror}") from None
+    typer.echo(f"wrote CronJob {spec.name} to {manifest}\n{note}"
+               f"crontab line for a plain host:\n{line}")
+
+
+def _cron_env(settings: RegistrySettings) -> dict[str, str]:
+    """The registry settings spelled out: cron runs in $HOME with an almost empty environment.
+
+    A database password is masked: put the real URL in the crontab yourself.
+    """
+    env = {"MODELPORT_HOME": str(settings.home.expanduser().absolute())}
+    if settings.database_url:
+        env["MODELPORT_DATABASE_URL"] = sa.make_url(settings.database_url).render_as_string(
+            hide_password=True
+        )
+    if settings.artifact_root:
+        env["MODELPORT_ARTIFACT_ROOT"] = absolute(settings.artifact_root)
+    return env
 
 
 def _job(

@@ -13,6 +13,7 @@ import typer
 
 from modelport.cli.common import JSON_OPTION, current_actor, open_registry
 from modelport.cli.output import console, print_fields, print_json, print_line, print_table
+from modelport.cli.render_cmd import render_manifests
 from modelport.errors import InvalidInput
 from modelport.routing.abtest import ABReport
 from modelport.routing.controller import Controller
@@ -28,6 +29,8 @@ app = typer.Typer(
 )
 
 ENDPOINT = typer.Argument(..., help="The endpoint name clients call (e.g. fraud).")
+
+app.command("render")(render_manifests)
 
 
 @contextmanager

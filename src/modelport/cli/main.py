@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "predict": ("modelport.cli.predict_cmd", "predict", "Predict the rows of a file locally."),
     "serve": ("modelport.cli.serve_cmd", "serve", "Serve models over REST and gRPC (OIP V2)."),
     "deploy": ("modelport.cli.deploy_cmd", "app", "Roll versions out: canary, blue-green, A/B."),
+    "build": ("modelport.cli.build_cmd", "build", "Build an OCI image serving a model."),
     "batch": ("modelport.cli.batch_cmd", "app", "Score large tables offline, locally or on Dask."),
     "stream": ("modelport.cli.stream_cmd", "app", "Score Redis Streams or Kafka events."),
     "monitor": ("modelport.cli.monitor_cmd", "app", "Drift, live performance, data contracts."),
