@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "monitor": ("modelport.cli.monitor_cmd", "app", "Drift, live performance, data contracts."),
     "auth": ("modelport.cli.auth_cmd", "app", "API keys and signing keys."),
     "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
+    "convert": ("modelport.cli.convert_cmd", "convert", "Convert a version to ONNX, checked."),
+    "edge": ("modelport.cli.edge_cmd", "app", "Edge bundles, the OTA agent and device fleets."),
 }
 
 

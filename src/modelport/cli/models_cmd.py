@@ -274,7 +274,9 @@ def _show_version(info: VersionInfo) -> None:
             ("reference data", lin.reference_uri),
             ("metrics", ", ".join(f"{k}={v:.6g}" for k, v in sorted(info.metrics.items())) or None),
             ("params", ", ".join(f"{k}={v}" for k, v in sorted(info.params.items())) or None),
-            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info.tags.items())) or None),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info.tags.items())
+                               if not k.startswith(("modelport.converted_from",
+                                                    "modelport.parity"))) or None),
         ],
         title=info.ref,
     )
@@ -285,6 +287,9 @@ def _show_version(info: VersionInfo) -> None:
         + [("output", s.name, s.datatype, str(list(s.shape))) for s in sig.outputs],
         title="signature",
     )
+    from modelport.cli.convert_cmd import print_conversion
+
+    print_conversion(info)
     if info.card:
         from rich.markdown import Markdown
 
