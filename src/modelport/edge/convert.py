@@ -15,10 +15,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from modelport.edge.manifest import CHECK_ROWS_TAG, REFERENCE_ROWS
 from modelport.edge.onnx_wrap import check_same_signature
 from modelport.edge.parity import ParityFailed, ParityReport, compare, thresholds_for
 from modelport.edge.perf import measure, predict_all
 from modelport.edge.quantize import Quantization, quantize
+from modelport.edge.runner import jsonable
 from modelport.edge.sample import Sample, read_sample
 from modelport.edge.tooling import ToolRecord
 from modelport.errors import InvalidInput, UnsupportedArtifact
@@ -106,7 +108,7 @@ def convert_version(registry: Registry, req: ConvertRequest) -> Conversion:
                     details=report.to_dict(),
                 )
             report.forced = not report.passed
-            registered = _register(registry, info, req, target, tool, report)
+            registered = _register(registry, info, req, target, tool, report, sample)
     finally:
         original.unload()
     return Conversion(registered, report)
@@ -177,7 +179,7 @@ def _check(
 
 def _register(
     registry: Registry, info: VersionInfo, req: ConvertRequest, target: Path, tool: ToolRecord,
-    report: ParityReport,
+    report: ParityReport, sample: Sample,
 ) -> VersionInfo:
     converted_from = {"version": info.version, "flavor": info.flavor,
                       "sha256": info.artifact_sha256, "to": req.to,
@@ -186,6 +188,9 @@ def _register(
             PARITY_TAG: json.dumps(report.to_dict(), sort_keys=True)}
     if report.forced:
         tags[FORCED_TAG] = "true"
+    if req.data is not None:  # no reference sample: keep a few rows for edge health checks
+        tags[CHECK_ROWS_TAG] = json.dumps(jsonable(dict(sample.head(
+            min(REFERENCE_ROWS, sample.rows)))))
     metrics = {f"parity.{name}.{k}": v for name, figures in report.outputs.items()
                for k, v in figures.items()}
     if report.label_agreement is not None:

@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from modelport.edge.ota_routes import wrap_ota
 from modelport.routing.runtime import RoutingRuntime
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.hooks import ServingObserver
@@ -79,8 +80,8 @@ async def serve_worker(
     stages.append(monitoring.validate)
     plane = build_plane(config, security.wrap_source(source), stages, monitoring.monitor)
     feedback = monitoring.feedback(routing.feedback if routing is not None else None)
-    app = security.wrap_rest(monitoring.wrap_rest(
-        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback)))
+    app = security.wrap_rest(monitoring.wrap_rest(wrap_ota(
+        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback), source)))
     await security.start()
     await plane.start(preload=config.preload)
     if config.preload:
