@@ -104,7 +104,8 @@ class Fetcher:
         if digest != sha256:
             part.unlink(missing_ok=True)
             raise Refused(f"downloaded artifact has sha256 {digest[:12]}..., the signed record "
-                          f"says {sha256[:12]}...: altered in transit or at rest; refused")
+                          f"says {sha256[:12]}...: altered in transit or at rest; refused",
+                          remember=False)
         return part
 
     async def heartbeat(self, model: str, body: dict[str, Any]) -> None:
