@@ -237,7 +237,7 @@ def test_kill_during_swaps_never_leaves_half_a_model(tmp_path: Path) -> None:
     for _ in range(50):
         child = subprocess.Popen([sys.executable, "-c", SWAPPER, str(device), str(source),
                                   str(start)])
-        wait_for(lambda: _linked_version(device) > start, timeout_s=20, what="swapping")
+        wait_for(lambda s=start: _linked_version(device) > s, timeout_s=20, what="swapping")
         time.sleep(rng.uniform(0.0, 0.2))
         child.kill()  # SIGKILL at a random point of install + swap
         child.wait()
