@@ -142,8 +142,8 @@ async def simulate(url: str, home: Path, pub: Path, token: str, args: argparse.N
 
 def render(phases: list[dict[str, object]], args: argparse.Namespace, size: int) -> str:
     lines = [
-        f"| phase | converged in (s) | window (s) | requests/s | 200 polls | 304 polls | "
-        f"manifests | downloads | heartbeats | MB transferred | server CPU s |",
+        "| phase | converged in (s) | window (s) | requests/s | 200 polls | 304 polls | "
+        "manifests | downloads | heartbeats | MB transferred | server CPU s |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for p in phases:
