@@ -18,8 +18,10 @@ CHUNK = 1024
 
 
 def latency_ms(runtime: Runtime, batch: Batch, repeats: int = REPEATS) -> float:
-    """Median wall time of ``predict(batch)`` in milliseconds, after one warm-up call."""
-    runtime.predict(batch)
+    """Median wall time of ``predict(batch)`` in milliseconds, after three warm-up calls
+    (TorchScript's profiling executor re-optimises during its first calls)."""
+    for _ in range(3):
+        runtime.predict(batch)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

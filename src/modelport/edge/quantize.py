@@ -41,7 +41,7 @@ def quantize(model: Any, mode: Quantization) -> tuple[Any, dict[str, Any]]:
             "(tree ensembles are already compact); convert it without --quantize"
         )
     if mode == "fp16":
-        float16 = require("onnxconverter_common.float16", "edge")
+        float16 = require("onnxruntime.transformers.float16", "edge")
         return float16.convert_float_to_float16(model, keep_io_types=True), {"fp16": True}
     quantization = require("onnxruntime.quantization", "edge")
     with tempfile.TemporaryDirectory(prefix="modelport-quantize-") as tmp:
