@@ -204,6 +204,11 @@ def test_torch_float_and_int8_transformer(run: Run, home: Path, tmp_path: Path) 
     code, out, _ = run("models", "show", "sentiment:3")
     assert code == 0 and "size and latency" in out
 
+    fp16 = _convert_ok(run, "sentiment:1", "--quantize", "fp16", "--data", str(data))
+    half = fp16["parity"]
+    assert isinstance(half, dict) and half["label_agreement"] >= 0.99
+    assert half["performance"]["after"]["size_bytes"] < 0.7 * float_size
+
 
 def test_openvino_target_runs_with_parity(run: Run, home: Path, tmp_path: Path) -> None:
     pytest.importorskip("openvino", reason="the edge extra installs openvino")
