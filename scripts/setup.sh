@@ -10,6 +10,6 @@ fi
 stamp=.venv/.modelport-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "==> installing modelport and its extras into .venv (first run takes a few minutes)"
-  .venv/bin/pip install -q -e '.[dev,torch,transformers,dask,kafka,redis,onnx]'
+  .venv/bin/pip install -q -e '.[dev,torch,transformers,dask,kafka,redis,onnx,edge]'
   touch "$stamp"
 fi

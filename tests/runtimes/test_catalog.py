@@ -51,6 +51,10 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]
     torch_dir = root / "torchdir"
     torch_dir.mkdir()
     (torch_dir / "modelport.json").write_text(json.dumps({"flavor": "torch"}))
+    ov_dir = root / "openvino"  # an IR folder (detection looks at its two files only)
+    ov_dir.mkdir()
+    (ov_dir / "model.xml").write_text("<?xml version='1.0'?><net name='m' version='11'/>")
+    (ov_dir / "model.bin").write_bytes(b"")
     return {
         "xgboost": [root / "m.json", root / "m.ubj"],
         "lightgbm": [root / "m.txt"],
@@ -59,6 +63,7 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Path]]
         "torch": [root / "m.pt", root / "pickled.pth", torch_dir],
         "transformers": [hf],
         "python": [py_dir, root / "m.py"],
+        "openvino": [ov_dir],
     }
 
 

@@ -29,7 +29,9 @@ app.add_typer(signing_app, name="signing-key")
 @keys_app.command("create")
 def create_key(
     name: str = typer.Option(..., "--name", "-n", help="What the key is for, e.g. checkout-svc."),
-    role: str = typer.Option(..., "--role", "-r", help="viewer, predictor, deployer or admin."),
+    role: str = typer.Option(
+        ..., "--role", "-r", help="device, viewer, predictor, deployer or admin."
+    ),
     models: str = typer.Option(
         None, "--models", help="Limit the key to these models or endpoints, e.g. fraud,churn."
     ),

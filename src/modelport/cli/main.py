@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
     "ui": ("modelport.cli.ui_cmd", "ui", "Serve the web console for the registry."),
     "registry": ("modelport.cli.registry_cmd", "app", "Back up the registry database."),
+    "convert": ("modelport.cli.convert_cmd", "convert", "Convert a version to ONNX, checked."),
+    "edge": ("modelport.cli.edge_cmd", "app", "Edge bundles, the OTA agent and device fleets."),
 }
 
 

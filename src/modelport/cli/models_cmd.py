@@ -347,7 +347,9 @@ def _show_version(info: VersionInfo) -> None:
             ("reference data", lin.reference_uri),
             ("metrics", ", ".join(f"{k}={v:.6g}" for k, v in sorted(info.metrics.items())) or None),
             ("params", ", ".join(f"{k}={v}" for k, v in sorted(info.params.items())) or None),
-            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info.tags.items())) or None),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(info.tags.items())
+                               if not k.startswith(("modelport.converted_from",
+                                                    "modelport.parity"))) or None),
         ],
         title=info.ref,
     )
@@ -365,6 +367,9 @@ def _show_version(info: VersionInfo) -> None:
             f"(advertised as {matrix.name!r}; any name is accepted), its columns the inputs "
             f"above in order; or one [N] tensor per input, named as above"
         )
+    from modelport.cli.convert_cmd import print_conversion
+
+    print_conversion(info)
     if info.card:
         from rich.markdown import Markdown
 

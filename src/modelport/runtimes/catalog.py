@@ -22,6 +22,7 @@ RUNTIMES: dict[str, str] = {
     "torch": "modelport.runtimes.torch_runtime:TorchScriptRuntime",
     "transformers": "modelport.runtimes.transformers_runtime:TransformersRuntime",
     "python": "modelport.runtimes.python_runtime:PythonRuntime",
+    "openvino": "modelport.runtimes.openvino_runtime:OpenVinoRuntime",
 }
 
 

@@ -1,6 +1,8 @@
-"""Who is calling and what they may do: four nested roles, optionally scoped to models.
+"""Who is calling and what they may do: five nested roles, optionally scoped to models.
 
-``admin > deployer > predictor > viewer``: each role holds every right of the roles below it.
+``admin > deployer > predictor > viewer > device``: each role holds every right of the roles
+below it. ``device`` is for edge devices: it may only fetch its models' updates under
+``/v2/edge/`` and report heartbeats.
 A principal may be limited to named models or endpoints; it may then touch only those.
 """
 
@@ -18,6 +20,8 @@ __all__ = ["ANONYMOUS", "Principal", "Role", "authorize", "parse_models"]
 class Role(IntEnum):
     """Ordered: a higher role includes every lower one."""
 
+    DEVICE = 0
+    """Fetch edge updates of its models and send heartbeats (OTA agents)."""
     VIEWER = 1
     """Read metadata, readiness and the repository index."""
     PREDICTOR = 2

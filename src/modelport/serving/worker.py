@@ -17,6 +17,7 @@ from typing import Any
 
 import uvicorn
 
+from modelport.edge.ota_routes import wrap_ota
 from modelport.routing.runtime import RoutingRuntime
 from modelport.serving.dataplane import DataPlane
 from modelport.serving.extensions import WorkerParts, load_extensions
@@ -81,7 +82,8 @@ async def serve_worker(
     plane = build_plane(config, security.wrap_source(source), stages, monitoring.monitor)
     feedback = monitoring.feedback(routing.feedback if routing is not None else None)
     app = security.wrap_rest(monitoring.wrap_rest(
-        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback)))
+        wrap_ota(
+        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback), source)))
     extensions = load_extensions(config.extensions, WorkerParts(
         registry=monitoring.registry, authn=security.authn,
         metrics=monitoring.monitor.metrics.render if config.monitoring.metrics else None,
