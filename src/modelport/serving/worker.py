@@ -81,9 +81,8 @@ async def serve_worker(
     stages.append(monitoring.validate)
     plane = build_plane(config, security.wrap_source(source), stages, monitoring.monitor)
     feedback = monitoring.feedback(routing.feedback if routing is not None else None)
-    app = security.wrap_rest(monitoring.wrap_rest(
-        wrap_ota(
-        RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback), source)))
+    rest = RestApp(plane, max_body_bytes=config.max_body_bytes, feedback=feedback)
+    app = security.wrap_rest(monitoring.wrap_rest(wrap_ota(rest, source)))
     extensions = load_extensions(config.extensions, WorkerParts(
         registry=monitoring.registry, authn=security.authn,
         metrics=monitoring.monitor.metrics.render if config.monitoring.metrics else None,
