@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "monitor": ("modelport.cli.monitor_cmd", "app", "Drift, live performance, data contracts."),
     "auth": ("modelport.cli.auth_cmd", "app", "API keys and signing keys."),
     "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
+    "explain": ("modelport.cli.explain_cmd", "explain", "Why a logged prediction came out so."),
 }
 
 

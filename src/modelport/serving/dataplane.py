@@ -14,6 +14,7 @@ from modelport.errors import NotFound
 from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 from modelport.serving.batcher import Arrivals
+from modelport.serving.explaining import Explanations, wants_explanation
 from modelport.serving.models import ModelManager, ModelStatus
 from modelport.serving.pipeline import CallContext, Stage, compose
 from modelport.serving.served import ServedModel
@@ -30,6 +31,7 @@ class DataPlane:
         self.arrivals: Arrivals = models.arrivals or Arrivals()
         models.arrivals = self.arrivals
         self._server_metadata = server_metadata(version=__version__)
+        self.explanations = Explanations()
 
     @property
     def staged(self) -> bool:
@@ -97,12 +99,18 @@ class DataPlane:
         served = self.models.lookup(name, version) or await self.models.get(name, version)
         inputs = served.plan.inputs(request)
         produced = await served.predict(inputs)
-        return InferenceResponse(
+        response = InferenceResponse(
             model_name=name,
             model_version=served.version,
             id=request.id,
             outputs=served.plan.outputs(request, produced),
         )
+        if request.parameters and wants_explanation(request):
+            extra, params = await self.explanations.tensors(
+                name, served.version, served.runtime, inputs)
+            response.outputs.extend(extra)
+            response.parameters.update(params)
+        return response
 
     # -- the repository extension ------------------------------------------------------------
 
