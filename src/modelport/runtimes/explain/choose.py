@@ -61,8 +61,10 @@ def _sampling(runtime: Runtime, name: str, names: tuple[str, ...], outputs: dict
     if any(s.datatype == "BYTES" for s in runtime.signature().inputs):
         raise InvalidInput(NO_EXPLAINER.format(
             name=name, flavor=runtime.flavor, why="some of its features are text"))
-    wanted = "predict_proba" if "predict_proba" in outputs else "predict"
-    if wanted not in outputs or outputs[wanted].datatype == "BYTES":
+    numeric = [n for n, spec in outputs.items() if spec.datatype not in ("BYTES", "BOOL")]
+    preferred = [n for n in ("predict_proba", "predict") if n in numeric]
+    wanted = (preferred or numeric or [""])[0]
+    if not wanted:
         raise InvalidInput(NO_EXPLAINER.format(
             name=name, flavor=runtime.flavor, why="it has no numeric predict output"))
 
