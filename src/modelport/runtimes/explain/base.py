@@ -62,6 +62,9 @@ class Explainer(ABC):
     """Explains a batch of the model's own inputs (named columns, as ``predict`` takes)."""
 
     method: str
+    fast: bool = False
+    """Cheap enough (well under a millisecond a row) to run on the event loop for small
+    batches, skipping the hop to a worker thread."""
 
     @abstractmethod
     def explain(self, inputs: Batch) -> Explanation:

@@ -124,6 +124,7 @@ class LinearExplainer(_Prepared):
     """``coef * x`` per feature, with the intercept as the base: exact in the margin."""
 
     method = "linear"
+    fast = True
 
     def explain(self, inputs: Batch) -> Explanation:
         x = self._matrix(inputs)
