@@ -136,7 +136,8 @@ def over_http(models: dict[str, tuple[str, Path]], names: dict[str, str], n: int
             ports.append(sock.getsockname()[1])
     port, grpc_port = ports
     serve = [sys.executable, "-m", "modelport.cli.main", "serve", *names.values(), "--preload",
-             "--workers", "1", "--port", str(port), "--grpc-port", str(grpc_port), "--no-log-requests"]
+             "--workers", "1", "--port", str(port), "--grpc-port", str(grpc_port),
+             "--no-log-requests"]
     proc = subprocess.Popen(serve, env={**os.environ, "MODELPORT_HOME": str(home)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
