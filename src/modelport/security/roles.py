@@ -1,6 +1,6 @@
 """Who is calling and what they may do: four nested roles, optionally scoped to models.
 
-``admin > deployer > predictor > viewer``: each role holds every right of the roles below it.
+``admin > approver > deployer > predictor > viewer``: each role holds every right of the roles below it.
 A principal may be limited to named models or endpoints; it may then touch only those.
 """
 
@@ -24,7 +24,9 @@ class Role(IntEnum):
     """Send inference requests (and feedback)."""
     DEPLOYER = 3
     """Load and unload models, move aliases, deploy and roll back."""
-    ADMIN = 4
+    APPROVER = 4
+    """Approve model versions for promotion (four eyes: never one's own registration)."""
+    ADMIN = 5
     """Create and revoke API keys, read the audit log."""
 
     @property
