@@ -79,7 +79,8 @@ def test_revoking_every_key_keeps_authentication_on(lite: Engine) -> None:
 
 def test_bad_requests_teach(lite: Engine) -> None:
     store = KeyStore(lite)
-    with pytest.raises(InvalidInput, match="choose one of: viewer, predictor, deployer, approver, admin"):
+    roles = "choose one of: viewer, predictor, deployer, approver, admin"
+    with pytest.raises(InvalidInput, match=roles):
         store.create(name="x", role="root", actor="a")
     with pytest.raises(InvalidInput, match="1-128"):
         store.create(name=" ", role="viewer", actor="a")

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "auth": ("modelport.cli.auth_cmd", "app", "API keys and signing keys."),
     "audit": ("modelport.cli.audit_cmd", "app", "Read and verify the audit log."),
     "explain": ("modelport.cli.explain_cmd", "explain", "Why a logged prediction came out so."),
+    "evaluate": ("modelport.cli.evaluate_cmd", "evaluate", "Evaluate a version on labelled data."),
+    "policy": ("modelport.cli.policy_cmd", "app", "Promotion policy and acceptance criteria."),
 }
 
 

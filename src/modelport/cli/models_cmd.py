@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from modelport.cli.approve_cmd import approve
 from modelport.cli.common import (
     JSON_OPTION,
     current_actor,
@@ -13,8 +14,11 @@ from modelport.cli.common import (
     parse_metrics,
     parse_pairs,
 )
+from modelport.cli.governance_view import print_card_evaluations
 from modelport.cli.output import console, err_console, print_fields, print_json, print_table
 from modelport.errors import InvalidInput, ModelportError
+from modelport.governance.promotion import check_promotion, refuse_protected_alias
+from modelport.governance.store import evaluations_of
 from modelport.protocol.signature import Signature
 from modelport.registry import Registry, VersionInfo, parse_ref
 from modelport.registry.intake import Registration, register_artifact
@@ -83,6 +87,7 @@ def register(
     )
     signer = load_signing_key(sign_key) if sign_key else None
     with open_registry() as registry:
+        refuse_protected_alias(registry, name, alias)
         info = register_artifact(registry, reg)
         if signer is not None:
             signed = sign_artifact(signer, name=info.name, version=info.version,
@@ -128,6 +133,7 @@ def import_mlflow(
         tags={"source": "mlflow", "mlflow.model_dir": str(model_dir.resolve())},
     )
     with open_registry() as registry:
+        refuse_protected_alias(registry, name, alias)
         info = register_artifact(registry, reg)
         _audit_registration(registry, info)
     if json_out:
@@ -201,6 +207,9 @@ def versions(
     )
 
 
+app.command("approve")(approve)
+
+
 @app.command()
 def show(
     ref: str = typer.Argument(..., help="name, name@alias or name:version (plain name = latest)."),
@@ -209,10 +218,12 @@ def show(
     """Show one version: aliases, signature, lineage, metrics, params, tags and card."""
     with open_registry() as registry:
         info = registry.resolve(ref)
+        evaluations = evaluations_of(registry.engine, info.name, info.version)
     if json_out:
         print_json(info.to_dict())
         return
     _show_version(info)
+    print_card_evaluations(evaluations)
 
 
 @app.command()
@@ -223,6 +234,7 @@ def alias(
 ) -> None:
     """Point ALIAS of model NAME at VERSION (atomic; recorded in the alias history)."""
     with open_registry() as registry:
+        check_promotion(registry, name, alias_name, version, actor=current_actor())
         move = registry.set_alias(name, alias_name, version, actor=current_actor())
         append_audit(registry.engine, action="alias.move", actor=current_actor(),
                      target=f"{name}@{alias_name}",

@@ -1,6 +1,7 @@
-"""Who is calling and what they may do: four nested roles, optionally scoped to models.
+"""Who is calling and what they may do: five nested roles, optionally scoped to models.
 
-``admin > approver > deployer > predictor > viewer``: each role holds every right of the roles below it.
+``admin > approver > deployer > predictor > viewer``: each role holds every right of the
+roles below it.
 A principal may be limited to named models or endpoints; it may then touch only those.
 """
 
