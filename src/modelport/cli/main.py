@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "explain": ("modelport.cli.explain_cmd", "explain", "Why a logged prediction came out so."),
     "evaluate": ("modelport.cli.evaluate_cmd", "evaluate", "Evaluate a version on labelled data."),
     "policy": ("modelport.cli.policy_cmd", "app", "Promotion policy and acceptance criteria."),
+    "privacy": ("modelport.cli.privacy_cmd", "app", "Erase a data subject; log retention, keys."),
 }
 
 

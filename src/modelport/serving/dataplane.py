@@ -11,6 +11,7 @@ from typing import Any
 
 from modelport import __version__
 from modelport.errors import NotFound
+from modelport.monitoring.subjects import PARAMETER as SUBJECT
 from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 from modelport.serving.batcher import Arrivals
@@ -98,7 +99,9 @@ class DataPlane:
         """Validate against the signature, predict (cached, batched), pick the outputs."""
         served = self.models.lookup(name, version) or await self.models.get(name, version)
         inputs = served.plan.inputs(request)
-        produced = await served.predict(inputs)
+        # a request about a named data subject is never cached (nothing to erase there)
+        produced = await served.predict(
+            inputs, cacheable=not (request.parameters and SUBJECT in request.parameters))
         response = InferenceResponse(
             model_name=name,
             model_version=served.version,
