@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "evaluate": ("modelport.cli.evaluate_cmd", "evaluate", "Evaluate a version on labelled data."),
     "policy": ("modelport.cli.policy_cmd", "app", "Promotion policy and acceptance criteria."),
     "privacy": ("modelport.cli.privacy_cmd", "app", "Erase a data subject; log retention, keys."),
+    "apply": ("modelport.cli.apply_cmd", "apply", "Make the registry match declared files."),
+    "export": ("modelport.cli.apply_cmd", "export", "Write the registry's state as files."),
 }
 
 
