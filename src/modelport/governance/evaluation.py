@@ -229,6 +229,8 @@ def _latency(runtime: Runtime, sig: Signature, frame: pd.DataFrame, n: int) -> d
     if rows == 0:
         return {}
     batch = _batch(sig, frame.iloc[:rows])
+    for i in range(min(rows, 10)):  # warm up (first calls allocate, start thread pools)
+        runtime.predict({k: v[i:i + 1] for k, v in batch.items()})
     times = np.empty(rows)
     for i in range(rows):
         one = {k: v[i:i + 1] for k, v in batch.items()}
