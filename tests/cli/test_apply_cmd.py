@@ -130,3 +130,35 @@ def test_export_round_trips(
     assert kinds == ["alias", "policy", "register", "register"]
     code, out, _ = run("policy", "show", "fraud", "--json")
     assert json.loads(out)["require_approval"] is True
+
+
+def test_apply_starts_a_deployment_once_and_the_policy_gates_it(
+    run: Run, tiny_xgb: tuple[Path, Path, xgb.Booster], tmp_path: Path,
+) -> None:
+    model, _, _ = tiny_xgb
+    weak = _weak_model(tmp_path)
+    declared = tmp_path / "models"
+    versions = f"""model: fraud
+versions:
+  - {{version: 1, artifact: {model}, sha256: {_sha(model)}}}
+  - {{version: 2, artifact: {weak}, sha256: {_sha(weak)}}}
+"""
+    _write(declared, versions)
+    assert run("apply", "-f", str(declared), "--yes")[0] == 0
+    _write(declared, versions + """policy: {protected: [production], criteria: ["auc >= 0.9"]}
+deployments:
+  - {endpoint: fraud, strategy: blue-green, stable: "fraud:1", candidate: "fraud:2"}
+""")
+    code, _, err = run("apply", "-f", str(declared), "--yes")
+    assert code == 1 and "line 7: deployment of fraud:2" in err and "passing evaluation" in err
+    code, out, err = run("deploy", "list", "--json")
+    assert code == 0 and json.loads(out) == [], err
+    # without the policy the rollout starts, once
+    _write(declared, versions + """deployments:
+  - {endpoint: fraud, strategy: blue-green, stable: "fraud:1", candidate: "fraud:2"}
+""")
+    code, out, err = run("apply", "-f", str(declared), "--yes", "--json")
+    assert code == 0, err
+    assert [c["kind"] for c in json.loads(out)["changes"]] == ["deploy"]
+    code, out, _ = run("apply", "-f", str(declared), "--yes")
+    assert code == 0 and "no changes" in out
