@@ -50,7 +50,7 @@ def test_revoke(home: Path) -> None:
 def test_bad_input_teaches(home: Path) -> None:
     bad_role = runner.invoke(app, ["keys", "create", "-n", "x", "-r", "root"])
     assert isinstance(bad_role.exception, InvalidInput)
-    assert "viewer, predictor, deployer, admin" in bad_role.exception.message
+    assert "viewer, predictor, deployer, approver, admin" in bad_role.exception.message
     bad_expiry = runner.invoke(app, ["keys", "create", "-n", "x", "-r", "viewer",
                                      "--expires", "forever"])
     assert isinstance(bad_expiry.exception, InvalidInput)

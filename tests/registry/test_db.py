@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from modelport.config import RegistrySettings
 from modelport.errors import Conflict, InvalidInput, Unavailable
@@ -18,8 +20,6 @@ TABLES = {"models", "model_versions", "aliases", "alias_events", "tags", "metric
 
 def _script_head() -> str:
     """The newest revision of the migration scripts (ids are not ordered by name)."""
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))

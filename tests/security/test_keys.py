@@ -81,7 +81,7 @@ def test_revoking_every_key_keeps_authentication_on(lite: Engine) -> None:
 
 def test_bad_requests_teach(lite: Engine) -> None:
     store = KeyStore(lite)
-    roles = "choose one of: device, viewer, predictor, deployer, admin"
+    roles = "choose one of: device, viewer, predictor, deployer, approver, admin"
     with pytest.raises(InvalidInput, match=roles):
         store.create(name="x", role="root", actor="a")
     with pytest.raises(InvalidInput, match="1-128"):

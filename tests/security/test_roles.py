@@ -39,7 +39,7 @@ def test_nobody_is_401_and_anonymous_may_do_anything() -> None:
 
 def test_parsing() -> None:
     assert Role.parse(" Deployer ") is Role.DEPLOYER
-    with pytest.raises(InvalidInput, match="viewer, predictor, deployer, admin"):
+    with pytest.raises(InvalidInput, match="viewer, predictor, deployer, approver, admin"):
         Role.parse("root")
     assert parse_models("a, b,,") == frozenset({"a", "b"})
     assert parse_models("") is None and parse_models(None) is None and parse_models([]) is None

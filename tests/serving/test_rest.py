@@ -131,7 +131,7 @@ async def test_gzip_request_body(client: httpx.AsyncClient) -> None:
         ("/v2/models/slow/infer", {"inputs": [ROW]}, 503, "still loading"),
         ("/v2/models/scaler/infer", {"inputs": [{**ROW, "data": [0] * 3000,
                                                  "shape": [1, 3000]}]}, 413, "limit is 4096"),
-        ("/v2/models/scaler/explain", {}, 404, "no route POST"),
+        ("/v2/models/scaler/explode", {}, 404, "no route POST"),
         ("/nowhere", {}, 404, "described at /docs"),
     ],
 )

@@ -15,6 +15,7 @@ from modelport.cli.common import JSON_OPTION, current_actor, open_registry
 from modelport.cli.output import console, print_fields, print_json, print_line, print_table
 from modelport.cli.render_cmd import render_manifests
 from modelport.errors import InvalidInput
+from modelport.governance.promotion import check_rollout
 from modelport.routing.abtest import ABReport
 from modelport.routing.controller import Controller
 from modelport.routing.options import RoutingOptions
@@ -62,6 +63,9 @@ def apply(
                 console.print(f"{file.name} is valid: {plan.spec.strategy} of "
                               f"{plan.spec.endpoint}, {plan.stable} -> {plan.candidate}")
             return
+        planned = service.plan(text, label=file.name)
+        check_rollout(service.registry, planned.candidate.model, planned.candidate.version,
+                      planned.spec.strategy, actor=current_actor())
         record = service.apply(text, actor=current_actor(), label=file.name)
     _show_record(record, json, f"applied: deployment {record.id} of {record.endpoint}")
 

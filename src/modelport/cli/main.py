@@ -36,6 +36,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "registry": ("modelport.cli.registry_cmd", "app", "Back up the registry database."),
     "convert": ("modelport.cli.convert_cmd", "convert", "Convert a version to ONNX, checked."),
     "edge": ("modelport.cli.edge_cmd", "app", "Edge bundles, the OTA agent and device fleets."),
+    "explain": ("modelport.cli.explain_cmd", "explain", "Why a logged prediction came out so."),
+    "evaluate": ("modelport.cli.evaluate_cmd", "evaluate", "Evaluate a version on labelled data."),
+    "policy": ("modelport.cli.policy_cmd", "app", "Promotion policy and acceptance criteria."),
+    "privacy": ("modelport.cli.privacy_cmd", "app", "Erase a data subject; log retention, keys."),
+    "apply": ("modelport.cli.apply_cmd", "apply", "Make the registry match declared files."),
+    "export": ("modelport.cli.apply_cmd", "export", "Write the registry's state as files."),
 }
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from modelport.cli.approve_cmd import approve
 from modelport.cli.common import (
     JSON_OPTION,
     current_actor,
@@ -15,6 +16,7 @@ from modelport.cli.common import (
     registry_location,
     registry_missing,
 )
+from modelport.cli.governance_view import print_card_evaluations
 from modelport.cli.output import (
     console,
     print_fields,
@@ -23,6 +25,8 @@ from modelport.cli.output import (
     print_table,
 )
 from modelport.errors import InvalidInput, ModelportError
+from modelport.governance.promotion import check_promotion, refuse_protected_alias
+from modelport.governance.store import evaluations_of
 from modelport.protocol.signature import Signature
 from modelport.registry import Registry, VersionInfo, parse_ref
 from modelport.registry.intake import Registration, register_artifact
@@ -91,6 +95,7 @@ def register(
     )
     signer = load_signing_key(sign_key) if sign_key else None
     with open_registry(create=True) as registry:
+        refuse_protected_alias(registry, name, alias)
         info = register_artifact(registry, reg)
         same = [v.version for v in registry.list_versions(info.name)
                 if v.artifact_sha256 == info.artifact_sha256 and v.version != info.version]
@@ -142,6 +147,7 @@ def import_mlflow(
         tags={"source": "mlflow", "mlflow.model_dir": str(model_dir.resolve())},
     )
     with open_registry(create=True) as registry:
+        refuse_protected_alias(registry, name, alias)
         info = register_artifact(registry, reg)
         _audit_registration(registry, info)
     if json_out:
@@ -225,6 +231,9 @@ def _versions_table(name: str, infos: list[VersionInfo]) -> None:
     )
 
 
+app.command("approve")(approve)
+
+
 @app.command()
 def show(
     ref: str = typer.Argument(
@@ -242,6 +251,7 @@ def show(
         else:
             infos = registry.list_versions(parsed.name)
             info = registry.resolve(parsed)
+        evaluations = evaluations_of(registry.engine, info.name, info.version)
     if json_out:
         doc = info.to_dict()
         print_json(doc if infos is None else {"name": parsed.name, "versions": [
@@ -250,6 +260,7 @@ def show(
     if infos is not None:
         _versions_table(parsed.name, infos)
     _show_version(info)
+    print_card_evaluations(evaluations)
 
 
 @app.command()
@@ -260,6 +271,7 @@ def alias(
 ) -> None:
     """Point ALIAS of model NAME at VERSION (atomic; recorded in the alias history)."""
     with open_registry() as registry:
+        check_promotion(registry, name, alias_name, version, actor=current_actor())
         move = registry.set_alias(name, alias_name, version, actor=current_actor())
         append_audit(registry.engine, action="alias.move", actor=current_actor(),
                      target=f"{name}@{alias_name}",

@@ -261,3 +261,12 @@ def events(
     print_table(("at", "model", "version", "kind", "summary"),
                 [(f"{e.at:%Y-%m-%d %H:%M:%S}", e.model, e.version, e.kind, e.summary)
                  for e in found])
+
+
+def _register_fairness() -> None:
+    from modelport.cli.fairness_cmd import fairness
+
+    app.command("fairness")(fairness)
+
+
+_register_fairness()

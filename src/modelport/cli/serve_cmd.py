@@ -145,6 +145,10 @@ def serve(
         "5m", help="How often the server checks drift and performance; 0s turns it off."
     ),
     drift_window: str = typer.Option("1h", help="Live traffic compared with the reference."),
+    log_retention: str = typer.Option(
+        None, envvar="MODELPORT_LOG_RETENTION",
+        help="Delete inference log days older than this (e.g. 30d), checked with the drift "
+        "checks [default: keep]."),
     drift_alpha: float = typer.Option(0.05, help="Drift significance after correction."),
     performance_margin: float = typer.Option(
         0.05, help="Degraded when a metric is this share worse than its registered baseline."
@@ -209,6 +213,7 @@ def serve(
             drift_window_s=_seconds(drift_window, "--drift-window"), alpha=drift_alpha,
             margin=performance_margin, webhooks=webhook or (),
             retrain_webhooks=retrain_webhook or (), metrics=metrics,
+            retention_s=_seconds(log_retention, "--log-retention") if log_retention else None,
         ),
         extensions=(CONSOLE,) if ui else (),
     )

@@ -62,6 +62,9 @@ class LogConfig:
     flush_interval_s: float = 1.0
     """The writer writes at least this often while records wait."""
 
+    retention_s: float | None = None
+    """Log days older than this are deleted by the scheduler; None keeps everything."""
+
     def __post_init__(self) -> None:
         if not isinstance(self.sample, int | float) or not 0.0 <= self.sample <= 1.0:
             raise InvalidInput(
@@ -72,6 +75,8 @@ class LogConfig:
             if type(value) is not int or value < 1:
                 raise InvalidInput(f"log {label} must be an integer >= 1, got {value!r}")
         _seconds("log flush_interval_s", self.flush_interval_s, zero_ok=False)
+        if self.retention_s is not None:
+            _seconds("log retention_s", self.retention_s, zero_ok=False)
         both = sorted(set(self.redact) & set(self.hash))
         if both:
             raise InvalidInput(
@@ -217,6 +222,7 @@ class MonitoringConfig:
         webhooks: Sequence[str] = (),
         retrain_webhooks: Sequence[str] = (),
         metrics: bool = True,
+        retention_s: float | None = None,
     ) -> MonitoringConfig:
         """What ``modelport serve`` builds from its options; the log defaults to
         ``<home>/inference-log``."""
@@ -225,7 +231,8 @@ class MonitoringConfig:
             metrics=metrics,
             contract_policy=contract_policy,  # type: ignore[arg-type]
             log=LogConfig(root=root if log_enabled else None, sample=sample,
-                          redact=tuple(redact), hash=tuple(hash_fields), hash_salt=hash_salt),
+                          redact=tuple(redact), hash=tuple(hash_fields), hash_salt=hash_salt,
+                          retention_s=retention_s),
             drift=DriftConfig(interval_s=drift_interval_s, window_s=drift_window_s, alpha=alpha),
             performance=PerformanceConfig(margin=margin),
             alerts=AlertConfig(webhooks=tuple(webhooks), retrain_webhooks=tuple(retrain_webhooks)),

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from modelport.monitoring.config import LogConfig
+from modelport.monitoring.log_crypto import log_keys
 from modelport.monitoring.log_table import LogRecord, Redaction, records_to_tables
 
 __all__ = ["InferenceLog", "LogSink", "ParquetSink", "partition_path"]
@@ -64,8 +65,11 @@ class ParquetSink:
         self._fs.makedirs(folder, exist_ok=True)
         name = f"part-{int(time.time() * 1000)}-{self._tag}-{next(self._seq)}.parquet"
         temp = f"{folder}/_{name}"
+        keys = log_keys()
+        encryption = keys.encryption() if keys is not None else None
         with self._fs.open(temp, "wb") as f:
-            pq.write_table(table, f, compression="zstd", use_dictionary=_DICTIONARY)
+            pq.write_table(table, f, compression="zstd", use_dictionary=_DICTIONARY,
+                           encryption_properties=encryption)
         self._fs.mv(temp, f"{folder}/{name}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import fsspec
 import pandas as pd
@@ -16,8 +17,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["log_versions", "read_log"]
+from modelport.errors import InvalidInput
+from modelport.monitoring.log_crypto import KEY_ENV, KEY_FILE_ENV, log_keys
 
+__all__ = ["log_files", "log_versions", "read_log", "read_log_file"]
+
+_FILE = re.compile(
+    r"/model=([^/]+)/version=([^/]+)/date=(\d{4}-\d{2}-\d{2})/part-[^/]*\.parquet$")
 _PART = re.compile(r"/version=([^/]+)/date=(\d{4}-\d{2}-\d{2})/part-[^/]*\.parquet$")
 
 
@@ -30,6 +36,33 @@ def _files(root: str, model: str) -> list[tuple[str, str, str]]:
         if match:
             found.append((path, match.group(1), match.group(2)))
     return found
+
+
+def log_files(root: str, model: str | None = None) -> list[tuple[str, str, str, str]]:
+    """``(path, model, version, day)`` of every finished log file (of one model, or all)."""
+    fs, base = fsspec.core.url_to_fs(root)
+    pattern = f"{base.rstrip('/')}/model={model or '*'}/version=*/date=*/part-*.parquet"
+    found = []
+    for path in sorted(fs.glob(pattern)):
+        match = _FILE.search(path)
+        if match:
+            found.append((path, match.group(1), match.group(2), match.group(3)))
+    return found
+
+
+def read_log_file(fs: Any, path: str) -> pa.Table:
+    """One log file, decrypted with the configured keys when it is encrypted."""
+    keys = log_keys()
+    try:
+        with fs.open(path, "rb") as f:
+            return pq.read_table(
+                f, decryption_properties=keys.decryption() if keys is not None else None)
+    except OSError as exc:
+        if "encrypted" in str(exc) and keys is None:
+            raise InvalidInput(
+                f"inference log file {path} is encrypted; set {KEY_FILE_ENV} (or {KEY_ENV}) "
+                "to the log's master keys to read it") from None
+        raise
 
 
 def log_versions(root: str, model: str) -> list[str]:
@@ -63,8 +96,7 @@ def read_log(
             continue
         if (first_day and day < first_day) or (last_day and day > last_day):
             continue
-        with fs.open(path, "rb") as f:
-            table = pq.read_table(f)
+        table = read_log_file(fs, path)
         if columns is not None:
             keep = [c for c in ("request_id", "row", "timestamp", *columns)
                     if c in table.column_names]

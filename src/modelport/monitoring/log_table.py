@@ -58,12 +58,14 @@ class LogRecord(NamedTuple):
     outputs: tuple[Array, ...]
     violations: str | None
     """Contract violations of a flagged request, e.g. ``amount:max;country:category``."""
+    subject: str | None = None
+    """The data subject the request names (``subject_id`` parameter or ``x-subject-id``)."""
 
 
 def log_record(
     ts: float, request_id: str, endpoint: str, model: str, version: str, protocol: str,
     latency_s: float, inputs: Sequence[Tensor], outputs: Sequence[Tensor],
-    violations: str | None = None,
+    violations: str | None = None, subject: str | None = None,
 ) -> LogRecord:
     """The record of one request (what the request path calls, once per logged request).
 
@@ -89,6 +91,7 @@ def log_record(
     return _NEW_RECORD((
         ts, request_id, endpoint, model, version, protocol, latency_s, names, arrays,
         tuple([t.name for t in outputs]), tuple([t.data for t in outputs]), violations,
+        subject,
     ))
 
 
@@ -162,6 +165,9 @@ def _table(records: list[LogRecord], inputs: tuple[str, ...], outputs: tuple[str
         "violations": pa.array(np.repeat(np.array([r.violations for r in records], dtype=object),
                                          counts), pa.string()),
     }
+    if any(r.subject is not None for r in records):
+        columns["subject_id"] = pa.array(
+            np.repeat(np.array([r.subject for r in records], dtype=object), counts), pa.string())
     for prefix, names, side in ((INPUT_PREFIX, inputs, [r.inputs for r in records]),
                                 (OUTPUT_PREFIX, outputs, [r.outputs for r in records])):
         block = _shared_block(side, counts, len(names)) if prefix == INPUT_PREFIX else None

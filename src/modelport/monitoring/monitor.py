@@ -27,6 +27,7 @@ from modelport.monitoring.contract_check import contract_error
 from modelport.monitoring.inference_log import InferenceLog
 from modelport.monitoring.log_table import log_record
 from modelport.monitoring.metrics import Metrics, VersionSeries
+from modelport.monitoring.subjects import request_subject
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 
 __all__ = ["CallInfo", "Monitor", "VersionHooks"]
@@ -127,6 +128,7 @@ class Monitor:
             started = time.perf_counter()
             if request.id is None:
                 request.id = ctx.headers.get("x-request-id") or self.new_request_id()
+            subject = request_subject(ctx.headers, request)
             gauge = metrics.in_flight_gauge(ctx.name)
             gauge.value += 1
             try:
@@ -149,7 +151,7 @@ class Monitor:
                 elif not log.submit(log_record(
                     time.time(), request.id, ctx.name, response.model_name, version,
                     ctx.protocol, elapsed, request.inputs, response.outputs,
-                    ctx.notes.get(_NOTE),
+                    ctx.notes.get(_NOTE), subject,
                 )):
                     self._dropped.add()
             return response

@@ -23,6 +23,7 @@ from modelport.monitoring.events import last_event, record_event
 from modelport.monitoring.lease import acquire_lease, release_lease
 from modelport.monitoring.metrics import Metrics
 from modelport.monitoring.performance import VersionPerformance, evaluate
+from modelport.monitoring.retention import apply_retention
 from modelport.monitoring.webhooks import Alerter
 from modelport.registry import Registry
 from modelport.registry import tables as t
@@ -76,6 +77,13 @@ class Scheduler:
 
     async def tick(self) -> None:
         """One round of checks over every served version (the leader calls this)."""
+        log_conf = self.config.log
+        if log_conf.retention_s is not None and log_conf.root is not None:
+            removed = await asyncio.to_thread(apply_retention, log_conf.root,
+                                              timedelta(seconds=log_conf.retention_s))
+            if removed:
+                log.info("retention: deleted %d inference log file(s) older than %.0f s",
+                         len(removed), log_conf.retention_s)
         for model, version in await self._served():
             await self._drift(model, version)
             await self._performance(model, version)

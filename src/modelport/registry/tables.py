@@ -150,6 +150,7 @@ params = _version_kv("params", sa.Text())
 # Tables of the higher floors live beside this module, on the same metadata. Imported last:
 # they import ``metadata`` from here.
 from modelport.registry import tables_edge as tables_edge  # noqa: E402
+from modelport.registry import tables_governance as tables_governance  # noqa: E402
 from modelport.registry import tables_monitoring as tables_monitoring  # noqa: E402
 from modelport.registry import tables_routing as tables_routing  # noqa: E402
 from modelport.registry import tables_security as tables_security  # noqa: E402

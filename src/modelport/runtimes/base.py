@@ -62,6 +62,10 @@ class Runtime(ABC):
     def unload(self) -> None:  # noqa: B027 - optional hook
         """Release memory held by the model."""
 
+    def native(self) -> Any:
+        """The framework's own loaded model (for explainers), or None when not exposed."""
+        return None
+
 
 def not_loaded(runtime: Runtime) -> Unavailable:
     """The error for using a runtime before ``load`` (or after ``unload``)."""

@@ -126,6 +126,9 @@ class LightGBMRuntime(Runtime):
             for s in specs
         }
 
+    def native(self) -> Any:
+        return self._booster
+
     def unload(self) -> None:
         self._booster = None
         self._stack = None

@@ -183,6 +183,9 @@ class SklearnRuntime(Runtime):
             return labels.astype(np.int64, copy=False)
         return labels
 
+    def native(self) -> Any:
+        return self._model
+
     def unload(self) -> None:
         self._model = None
         self._stack = None

@@ -159,6 +159,10 @@ class TransformersRuntime(Runtime):
         probs = torch.sigmoid(logits) if self._sigmoid else torch.softmax(logits, dim=-1)
         return np.asarray(probs.float().cpu().numpy())
 
+    def native(self) -> Any:
+        """``texts -> [rows, classes]`` class probabilities (what occlusion explains)."""
+        return None if self._model is None else self._scores
+
     def unload(self) -> None:
         self._model = None
         self._tokenizer = None

@@ -128,6 +128,9 @@ class XGBoostRuntime(Runtime):
             raise PredictionFailed(f"XGBoost failed to predict: {_first_line(exc)}") from None
         return np.asarray(out, dtype=np.float32)
 
+    def native(self) -> Any:
+        return self._booster
+
     def unload(self) -> None:
         self._booster = None
         self._dense = None

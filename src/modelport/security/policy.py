@@ -52,6 +52,8 @@ _FIXED: dict[str, Requirement] = {
     "/openapi.json": Requirement(Role.VIEWER, "read the API description"),
     "/v2/repository/index": Requirement(Role.VIEWER, "list the model repository"),
     "/v2/security/whoami": Requirement(Role.VIEWER, "ask who it is"),
+    "/v2/security/approvals": Requirement(Role.APPROVER, "approve model versions",
+                                          audit="model.approve.request"),
     "/metrics": Requirement(Role.VIEWER, "read metrics"),
 }
 

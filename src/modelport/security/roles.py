@@ -1,8 +1,8 @@
 """Who is calling and what they may do: five nested roles, optionally scoped to models.
 
-``admin > deployer > predictor > viewer > device``: each role holds every right of the roles
-below it. ``device`` is for edge devices: it may only fetch its models' updates under
-``/v2/edge/`` and report heartbeats.
+``admin > approver > deployer > predictor > viewer > device``: each role holds every
+right of the roles below it. ``device`` is for edge devices: it may only fetch its
+models' updates under ``/v2/edge/`` and report heartbeats.
 A principal may be limited to named models or endpoints; it may then touch only those.
 """
 
@@ -28,7 +28,9 @@ class Role(IntEnum):
     """Send inference requests (and feedback)."""
     DEPLOYER = 3
     """Load and unload models, move aliases, deploy and roll back."""
-    ADMIN = 4
+    APPROVER = 4
+    """Approve model versions for promotion (four eyes: never one's own registration)."""
+    ADMIN = 5
     """Create and revoke API keys, read the audit log."""
 
     @property

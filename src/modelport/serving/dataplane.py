@@ -10,9 +10,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelport import __version__
+from modelport.monitoring.subjects import PARAMETER as SUBJECT
 from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
 from modelport.serving.batcher import Arrivals
+from modelport.serving.explaining import Explanations, wants_explanation
 from modelport.serving.models import ModelManager, ModelStatus
 from modelport.serving.pipeline import CallContext, Stage, compose
 from modelport.serving.served import ServedModel
@@ -29,6 +31,7 @@ class DataPlane:
         self.arrivals: Arrivals = models.arrivals or Arrivals()
         models.arrivals = self.arrivals
         self._server_metadata = server_metadata(version=__version__)
+        self.explanations = Explanations()
 
     @property
     def staged(self) -> bool:
@@ -93,13 +96,21 @@ class DataPlane:
         """Validate against the signature, predict (cached, batched), pick the outputs."""
         served = self.models.lookup(name, version) or await self.models.get(name, version)
         inputs = served.plan.inputs(request)
-        produced = await served.predict(inputs)
-        return InferenceResponse(
+        # a request about a named data subject is never cached (nothing to erase there)
+        produced = await served.predict(
+            inputs, cacheable=not (request.parameters and SUBJECT in request.parameters))
+        response = InferenceResponse(
             model_name=name,
             model_version=served.version,
             id=request.id,
             outputs=served.plan.outputs(request, produced),
         )
+        if request.parameters and wants_explanation(request):
+            extra, params = await self.explanations.tensors(
+                name, served.version, served.runtime, inputs)
+            response.outputs.extend(extra)
+            response.parameters.update(params)
+        return response
 
     # -- the repository extension ------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from modelport.protocol.json_codec import (
     requested_binary_outputs,
 )
 from modelport.serving.dataplane import DataPlane
+from modelport.serving.explaining import EXPLAIN_PARAMETER, explanation_document
 from modelport.serving.openapi import DOCS_HTML, openapi_document
 from modelport.serving.pipeline import CallContext
 from modelport.serving.rest_errors import http_status
@@ -137,6 +138,9 @@ class RestApp:
         if action == "infer":
             _check_method(method, "POST", scope["path"])
             await self._infer(name, version, scope, receive, send)
+        elif action == "explain":
+            _check_method(method, "POST", scope["path"])
+            await self._explain(name, version, scope, receive, send)
         elif action == "":
             _check_method(method, "GET", scope["path"])
             meta = await self.plane.model_metadata(name, version)
@@ -183,6 +187,23 @@ class RestApp:
         else:
             extra.append((b"inference-header-content-length", b"%d" % header_length))
             await send_bytes(send, 200, payload, _OCTET, extra)
+
+    async def _explain(
+        self, name: str, version: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """An infer request answered with its predictions and one explanation per row."""
+        headers = RequestHeaders(scope)
+        body = await read_body(receive, headers, self.max_body_bytes)
+        request = decode_request(
+            body, header_length=parse_header_length(headers.inference_header_length())
+        )
+        request.parameters[EXPLAIN_PARAMETER] = True
+        ctx = _context(scope, name, version) if self.plane.staged else None
+        response = await self.plane.infer(name, version, request, ctx)
+        doc = explanation_document(response)
+        extra = [(b"x-model-version", response.model_version.encode())] \
+            if response.model_version else []
+        await send_bytes(send, 200, orjson.dumps(doc), extra=extra)
 
     # -- health, metadata, docs --------------------------------------------------------------
 

@@ -5,6 +5,7 @@
     POST   /v2/security/keys              {"name", "role", "models"?, "expires"?} -> the key, once
     DELETE /v2/security/keys/{key_id}     revoke (admin)
     GET    /v2/security/audit?since=1d&actor=alice&action=model.&limit=100   (admin)
+    POST   /v2/security/approvals         {"model", "version", "note"}: approve (approver)
 
 The middleware has already authorised the caller; these handlers only translate.
 """
@@ -59,6 +60,9 @@ class SecurityRoutes:
                 answer = record.to_dict()
             elif rest == "audit" and method == "GET":
                 answer = await asyncio.to_thread(self._audit, scope)
+            elif rest == "approvals" and method == "POST":
+                body = await read_body(receive, RequestHeaders(scope), _MAX_BODY)
+                answer = await asyncio.to_thread(self._approve, body, who)
             else:
                 raise NotFound(f"no route {method} {scope['path']}; see /docs")
         except ModelportError as exc:
@@ -87,6 +91,17 @@ class SecurityRoutes:
             expires_in=parse_duration(expires, option="expires") if expires else None,
         )
         return {"key": new.token, **new.record.to_dict()}
+
+    def _approve(self, body: bytes, who: Principal) -> dict[str, Any]:
+        from modelport.governance.approval import approve, parse_approval
+        from modelport.registry import Registry
+        from modelport.registry.store import ArtifactStore
+
+        self._store()
+        assert self.engine is not None
+        model, version, note = parse_approval(body)
+        registry = Registry(self.engine, ArtifactStore("memory://approvals"))  # rows only
+        return approve(registry, model, version, note, who).to_dict()
 
     def _audit(self, scope: Scope) -> list[dict[str, Any]]:
         if self.engine is None:

@@ -63,10 +63,10 @@ class ServedModel:
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version!r}, platform={self.platform!r})"
 
-    async def predict(self, inputs: Batch) -> dict[str, Array]:
-        """Through the cache (when on) and the batcher."""
+    async def predict(self, inputs: Batch, *, cacheable: bool = True) -> dict[str, Array]:
+        """Through the cache (when on and ``cacheable``) and the batcher."""
         cache = self.cache
-        if cache is None:
+        if cache is None or not cacheable:
             return await self.batcher.submit(inputs, layout=self.plan.layout)
         key = cache.key(self.version, inputs)
         found = cache.get(key)
