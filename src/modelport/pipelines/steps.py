@@ -1,0 +1,83 @@
+"""Running the planned steps on a batch: every step is one vectorised call over all rows.
+
+The server's batcher merges the requests to a pipeline into one batch, so each model step
+gets one predict call per batch (batching applies per model step); rules and ensembles are
+numpy over the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from modelport.pipelines.spec import EnsembleStep, RulesStep
+from modelport.pipelines.validate import PlannedStep
+from modelport.runtimes.base import Array, Batch, Runtime
+from modelport.runtimes.tensors import as_bytes, as_strings
+
+__all__ = ["run_step"]
+
+
+def run_step(planned: PlannedStep, runtimes: Sequence[Runtime], env: dict[str, Array],
+             features: dict[str, Array], rows: int) -> dict[str, Array]:
+    """The step's outputs by short name; ``env`` holds inputs and earlier outputs
+    (``step.output``), ``features`` what model steps read by bare name."""
+    step = planned.step
+    if isinstance(step, RulesStep):
+        return _rules(planned, step, env, rows)
+    results = [rt.predict(_take(m.signature.input_names, features))
+               for rt, m in zip(runtimes, planned.members, strict=True)]
+    if not isinstance(step, EnsembleStep):
+        return results[0]
+    return {name: _combine(step, [r[name] for r in results]) for name in planned.outputs}
+
+
+def _take(names: Sequence[str], features: Mapping[str, Array]) -> Batch:
+    return {name: features[name] for name in names}
+
+
+def _combine(step: EnsembleStep, values: list[Array]) -> Array:
+    stacked = np.stack([np.asarray(v) for v in values])
+    if step.combine == "mean":
+        return np.asarray(stacked.mean(axis=0))
+    if step.combine == "weighted_mean":
+        weights = np.asarray(step.weights, dtype=np.float64)
+        return np.asarray(np.tensordot(weights / weights.sum(), stacked, axes=1))
+    if stacked.dtype.kind == "f":  # a vote over probabilities: their mean
+        return np.asarray(stacked.mean(axis=0))
+    return _majority(stacked)
+
+
+def _majority(stacked: Array) -> Array:
+    """Element-wise most common value across members; ties go to the earliest member."""
+    members = stacked.shape[0]
+    best: Array = np.array(stacked[0], copy=True)
+    best_count = np.zeros(best.shape, dtype=np.int64)
+    for i in range(members):
+        count = np.zeros(best.shape, dtype=np.int64)
+        for j in range(members):
+            count += stacked[j] == stacked[i]
+        better = count > best_count
+        best[better] = stacked[i][better]
+        best_count = np.maximum(best_count, count)
+    return best
+
+
+def _rules(planned: PlannedStep, step: RulesStep, env: dict[str, Array], rows: int
+           ) -> dict[str, Array]:
+    view: Mapping[str, Array] = env
+    if planned.reads_text:
+        view = {**env, **{name: as_strings(np.asarray(env[name])) for name in planned.reads_text}}
+    decision = np.full(rows, step.default, dtype=object)
+    reason = np.full(rows, step.default_reason, dtype=object)
+    open_rows = np.ones(rows, dtype=bool)
+    for rule, condition in zip(step.rules, planned.conditions, strict=True):
+        hit = condition(view, rows) & open_rows
+        if hit.any():
+            decision[hit] = rule.decision
+            reason[hit] = rule.reason
+            open_rows &= ~hit
+        if not open_rows.any():
+            break
+    return {"decision": as_bytes(decision), "reason": as_bytes(reason)}
