@@ -65,10 +65,13 @@ class Condition:
         return value
 
 
-def compile_condition(text: str, known: Mapping[str, TensorSpec], *, where: str) -> Condition:
+def compile_condition(text: str, known: Mapping[str, TensorSpec], *, where: str,
+                      not_before: frozenset[str] = frozenset()) -> Condition:
     """Check ``text`` against the tensors in ``known`` and compile it.
 
-    ``where`` names the rule in errors (``step 'decide' rule 1 'when'``).
+    ``where`` names the rule in errors (``step 'decide' rule 1 'when'``); ``not_before`` are
+    the names of steps that do not run before it (itself and later ones: reading them would
+    be a cycle).
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidInput(f"{where}: must be a non-empty condition such as 'amount > 1000'")
@@ -76,7 +79,7 @@ def compile_condition(text: str, known: Mapping[str, TensorSpec], *, where: str)
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise InvalidInput(f"{where}: {text!r} is not a valid condition: {exc.msg}") from None
-    compiler = _Compiler(known, where, text)
+    compiler = _Compiler(known, where, text, not_before)
     node = compiler.visit(tree.body)
     if node.kind != "bool":
         raise InvalidInput(
@@ -89,7 +92,9 @@ def compile_condition(text: str, known: Mapping[str, TensorSpec], *, where: str)
 
 
 class _Compiler:
-    def __init__(self, known: Mapping[str, TensorSpec], where: str, text: str) -> None:
+    def __init__(self, known: Mapping[str, TensorSpec], where: str, text: str,
+                 not_before: frozenset[str]) -> None:
+        self.not_before = not_before
         self.known = known
         self.where = where
         self.text = text
@@ -143,6 +148,10 @@ class _Compiler:
     def _ref(self, node: ast.AST, name: str) -> _Node:
         spec = self.known.get(name)
         if spec is None:
+            owner = name.partition(".")[0]
+            if "." in name and owner in self.not_before:
+                raise self.fail(node, f"{name!r} refers to step {owner!r}, which does not run "
+                                      "before this one (steps read only earlier steps: no cycles)")
             steps = sorted({k.split(".")[0] for k in self.known if "." in k})
             if name in steps:
                 outs = sorted(k for k in self.known if k.startswith(f"{name}."))

@@ -72,10 +72,11 @@ def plan_pipeline(spec: PipelineSpec, resolve: Resolver) -> Plan:
     known: dict[str, TensorSpec] = dict(inputs)
     transformed: str | None = None
     planned: list[PlannedStep] = []
-    for step in spec.steps:
+    for index, step in enumerate(spec.steps):
         where = f"step {step.name!r}"
         if isinstance(step, RulesStep):
-            planned.append(_rules(step, known, where))
+            later = frozenset(s.name for s in spec.steps[index:])
+            planned.append(_rules(step, known, where, later))
         else:
             refs = (step.ref,) if isinstance(step, ModelStep) else step.refs
             kind = ("transform" if step.transform else "model") if isinstance(
@@ -111,11 +112,12 @@ def _resolve(resolve: Resolver, ref: str, where: str, kind: str) -> Resolved:
         found = resolve(ref)
     except ModelportError as exc:
         raise type(exc)(f"{where}: field {kind!r}: {exc.message}") from None
+    shown = ref if ref == found.ref else f"{ref} ({found.ref})"
     if found.flavor == PIPELINE_FLAVOR:
-        raise InvalidInput(f"{where}: field {kind!r}: {ref} is a pipeline; pipelines do not "
+        raise InvalidInput(f"{where}: field {kind!r}: {shown} is a pipeline; pipelines do not "
                            "nest, list its steps here instead")
     if kind == "transform" and found.flavor != "python":
-        raise InvalidInput(f"{where}: field 'transform': {ref} is a {found.flavor} model; a "
+        raise InvalidInput(f"{where}: field 'transform': {shown} is a {found.flavor} model; a "
                            "transform is a registered Python model (flavor python)")
     return found
 
@@ -178,9 +180,11 @@ def _common_outputs(step: EnsembleStep, members: tuple[Resolved, ...], where: st
     return common
 
 
-def _rules(step: RulesStep, known: dict[str, TensorSpec], where: str) -> PlannedStep:
+def _rules(step: RulesStep, known: dict[str, TensorSpec], where: str, later: frozenset[str]
+           ) -> PlannedStep:
     conditions = tuple(
-        compile_condition(rule.when, known, where=f"{where} rule {n} field 'when'")
+        compile_condition(rule.when, known, where=f"{where} rule {n} field 'when'",
+                          not_before=later)
         for n, rule in enumerate(step.rules, start=1)
     )
     text = sorted({r for c in conditions for r in c.refs if known[r].datatype == "BYTES"})
