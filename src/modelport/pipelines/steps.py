@@ -14,7 +14,7 @@ import numpy as np
 from modelport.pipelines.spec import EnsembleStep, RulesStep
 from modelport.pipelines.validate import PlannedStep
 from modelport.runtimes.base import Array, Batch, Runtime
-from modelport.runtimes.tensors import as_bytes, as_strings
+from modelport.runtimes.tensors import as_strings
 
 __all__ = ["run_step"]
 
@@ -69,15 +69,16 @@ def _rules(planned: PlannedStep, step: RulesStep, env: dict[str, Array], rows: i
     view: Mapping[str, Array] = env
     if planned.reads_text:
         view = {**env, **{name: as_strings(np.asarray(env[name])) for name in planned.reads_text}}
-    decision = np.full(rows, step.default, dtype=object)
-    reason = np.full(rows, step.default_reason, dtype=object)
-    open_rows = np.ones(rows, dtype=bool)
+    decision = np.full(rows, step.default.encode(), dtype=object)
+    reason = np.full(rows, step.default_reason.encode(), dtype=object)
+    taken: Array | None = None
     for rule, condition in zip(step.rules, planned.conditions, strict=True):
-        hit = condition(view, rows) & open_rows
-        if hit.any():
-            decision[hit] = rule.decision
-            reason[hit] = rule.reason
-            open_rows &= ~hit
-        if not open_rows.any():
-            break
-    return {"decision": as_bytes(decision), "reason": as_bytes(reason)}
+        hit = condition(view, rows)
+        if taken is not None:
+            hit &= ~taken
+            taken |= hit
+        else:
+            taken = hit.copy()
+        decision[hit] = rule.decision.encode()
+        reason[hit] = rule.reason.encode()
+    return {"decision": decision, "reason": reason}
