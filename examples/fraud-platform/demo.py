@@ -92,7 +92,7 @@ class Receiver:
         received: list[dict[str, Any]] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 received.append(json.loads(self.rfile.read(length)))
                 self.send_response(204)
@@ -206,7 +206,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None, help="MODELPORT_HOME (default: temp)")
     parser.add_argument("--json", type=Path, default=None, help="Write the summary here too.")
     args = parser.parse_args()
-    sizes = ((20_000, 4_000, 30) if args.quick else (200_000, 40_000, 120))
+    sizes = ((20_000, 8_000, 30) if args.quick else (200_000, 40_000, 120))
     history_n, window_n, rounds = sizes
     home = args.home or Path(tempfile.mkdtemp(prefix="fraud-platform-"))
     os.environ["MODELPORT_HOME"] = str(home)
@@ -260,14 +260,20 @@ def run(timeline: Timeline, receiver: Receiver, stream: Stream, work: Path, hist
          "--sink", f"{stream.url}?stream={stream.key('decisions')}", "--max-wait-ms", "5"],
         env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     try:
+        deadline = time.monotonic() + 120
+        while "scoring fraud-decision" not in log.read_text():  # models loaded, group joined
+            if scorer.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"the scorer did not start:\n{log.read_text()}")
+            time.sleep(0.2)
         timeline.add("stream", f"scorer started: stream run fraud-decision@production on "
                                f"{stream.key('tx')}")
         stream.produce(make_events(window_n, seed=3), rate=1500)
         before = stream.collect(window_n, 120)
         labels_before = stream.analyst()
-        metrics_before, _ = judge_window(before, stream.truth, baseline)
+        metrics_before, worse = judge_window(before, stream.truth, baseline)
         timeline.add("window", f"{window_n:,} events scored; {len(labels_before)} to review; "
-                               f"live AUC {metrics_before['auc']:.3f}")
+                               f"live AUC {metrics_before['auc']:.3f} "
+                               f"({'below' if worse else 'within'} 5% of the baseline)")
         shifted = make_events(window_n, seed=4, shift=True, fraud_rate=0.01)
         timeline.add("shift", "fraud pattern shift injected (small daytime amounts)")
         stream.produce(shifted, rate=1500)

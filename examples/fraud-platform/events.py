@@ -24,6 +24,9 @@ def make_events(n: int, *, seed: int, shift: bool = False, fraud_rate: float = 0
     """``n`` raw events with an ``is_fraud`` ground-truth column."""
     rng = np.random.default_rng(seed)
     fraud = rng.random(n) < fraud_rate
+    typical = np.zeros(n, dtype=bool)  # a third of fraud looks like ordinary spending
+    typical[fraud] = rng.random(int(fraud.sum())) < 0.67
+    fraud_all, fraud = fraud, typical
     k = int(fraud.sum())
     amount = rng.lognormal(3.5, 1.0, n)
     hour = rng.choice(24, n, p=_day_profile())
@@ -57,7 +60,7 @@ def make_events(n: int, *, seed: int, shift: bool = False, fraud_rate: float = 0
         "distance_km": distance.round(1),
         "country": rng.choice(COUNTRIES, n, p=[0.4, 0.1, 0.1, 0.1, 0.08, 0.08, 0.06, 0.04,
                                                0.02, 0.02]),
-        "is_fraud": fraud.astype(int),
+        "is_fraud": fraud_all.astype(int),
     })
 
 
