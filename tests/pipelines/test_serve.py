@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 import pytest
 import tritonclient.grpc as grpcclient
 import tritonclient.http as httpclient
@@ -42,7 +44,8 @@ def served_home(built_home: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 @pytest.fixture(scope="module")
 def server(served_home: Path) -> Iterator[ServerProcess]:
     proc = ServerProcess(served_home, ["fraud-decision@production", "fraud-full", "--preload",
-                                       "--max-delay-ms", "30"], workers=1)
+                                       "--max-delay-ms", "30", "--inference-log",
+                                       str(served_home / "inference-log")], workers=1)
     try:
         proc.wait_ready()
         yield proc
@@ -147,3 +150,25 @@ def test_requests_batch_into_the_model_step_and_steps_have_metrics(
     calls = step_calls(after, "score") - step_calls(before, "score")
     assert 1 <= calls < requests  # several requests shared one model call
     assert step_calls(after, "decide") - step_calls(before, "decide") == calls
+
+
+def test_the_inference_log_keeps_inputs_model_output_and_decision(
+        server: ServerProcess, served_home: Path) -> None:
+    body = {"id": "logged-1", "inputs": [{"name": "input-0", "datatype": "FP32",
+                                          "shape": [2, 5], "data": ROWS[:2].ravel().tolist()}]}
+    answer = httpx.post(f"{server.url}/v2/models/fraud-decision/infer", json=body, timeout=10)
+    assert answer.status_code == 200
+    folder = served_home / "inference-log" / "model=fraud-decision"
+    deadline = time.monotonic() + 15
+    while True:
+        files = sorted(folder.rglob("*.parquet"))
+        logged = pd.concat([pd.read_parquet(f) for f in files]) if files else pd.DataFrame()
+        if "request_id" in logged and (logged["request_id"] == "logged-1").sum() == 2:
+            break
+        assert time.monotonic() < deadline, "the request never reached the inference log"
+        time.sleep(0.3)
+    rows = logged[logged["request_id"] == "logged-1"].sort_values("row")
+    np.testing.assert_allclose(rows["in_f0"], ROWS[:2, 0], rtol=1e-6)
+    decisions = {o["name"]: o["data"] for o in answer.json()["outputs"]}["decide.decision"]
+    assert rows["out_decide.decision"].tolist() == decisions
+    assert [len(p) for p in rows["out_score.predict_proba"]] == [2, 2]
