@@ -185,3 +185,65 @@ def test_cli_errors_are_one_line(run: Run, tmp_path: Path) -> None:
     assert code != 0 and "step 'score': field 'model'" in err and "Traceback" not in err
     code, _, err = run("pipelines", "show", "fraud")
     assert code != 0 and "is a xgboost model, not a pipeline" in err
+
+
+SWITCH = """\
+steps:
+  - name: features
+    transform: features@production
+  - name: score
+    switch:
+      - when: "amount > 1000 and hour < 6"
+        model: fraud-b@production
+      - when: "amount > 1000"
+        model: fraud:2
+    default: fraud@production
+  - name: decide
+    rules:
+      - when: "score.predict_proba[1] > 0.5"
+        decision: review
+        reason: high_risk
+    default: approve
+outputs: [score.predict_proba, decide.decision]
+"""
+
+
+def test_switch_routes_each_row_to_one_model(registry: Registry, run: Run, tmp_path: Path
+                                             ) -> None:
+    info, _ = register_pipeline(registry, "routed", SWITCH, registered_by="bob")
+    assert info.params == {"step.features": "features:1", "step.score.0": "fraud-b:1",
+                           "step.score.1": "fraud:2", "step.score.2": "fraud:1"}
+    _, runtime = load_ref(registry, info.ref)
+    batch = {"amount": np.array([5000.0, 5000.0, 10.0, 2000.0, 3.0]),
+             "hour": np.array([3.0, 12.0, 3.0, 1.0, 20.0])}
+    out = runtime.predict(batch)
+    _, features = load_ref(registry, "features@production")
+    feats = features.predict(batch)
+    want = {ref: load_ref(registry, ref)[1].predict(feats)["predict_proba"]
+            for ref in ("fraud-b:1", "fraud:2", "fraud:1")}
+    routes = ["fraud-b:1", "fraud:2", "fraud:1", "fraud-b:1", "fraud:1"]
+    expected = np.stack([want[ref][i] for i, ref in enumerate(routes)])
+    np.testing.assert_allclose(out["score.predict_proba"], expected, rtol=1e-6)
+    assert len(out["decide.decision"]) == 5
+    one = runtime.predict({"amount": np.array([10.0]), "hour": np.array([3.0])})  # one branch
+    np.testing.assert_allclose(one["score.predict_proba"], want["fraud:1"][[2]], rtol=1e-6)
+    file = tmp_path / "switch.yaml"
+    file.write_text(SWITCH)
+    code, out_text, err = run("pipelines", "check", "-f", str(file))
+    assert code == 0, err
+    assert "switch" in out_text and "else → fraud:1" in out_text
+
+
+@pytest.mark.parametrize(("old", "new", "fragment"), [
+    ("amount > 1000 and hour < 6", "velocity > 3", "step 'score' case 1 field 'when': "
+                                                    "'velocity' is not a pipeline input"),
+    ("    default: fraud@production\n", "", "step 'score': field 'default': the model"),
+    ("model: fraud:2", "model: fraud:7", "step 'score': field 'switch': model 'fraud'"),
+    ("        model: fraud-b@production\n", "", "step 'score' case 1: expected exactly"),
+])
+def test_switch_errors_name_the_case(registry: Registry, old: str, new: str, fragment: str
+                                     ) -> None:
+    assert old in SWITCH
+    with pytest.raises(ModelportError) as err:
+        register_pipeline(registry, "routed", SWITCH.replace(old, new), registered_by="bob")
+    assert fragment in err.value.message

@@ -11,7 +11,7 @@ from modelport.cli.output import console, print_json, print_table
 from modelport.errors import InvalidInput, NotFound
 from modelport.pipelines import PIPELINE_FLAVOR, Plan, check_pipeline, register_pipeline
 from modelport.pipelines.runtime import PIPELINE_FILE
-from modelport.pipelines.spec import EnsembleStep, ModelStep, RulesStep
+from modelport.pipelines.spec import EnsembleStep, ModelStep, RulesStep, SwitchStep
 from modelport.registry import parse_ref
 from modelport.security.audit import append_audit
 
@@ -121,6 +121,10 @@ def _steps_table(plan: Plan) -> None:
         if isinstance(step, RulesStep):
             what = f"{len(step.rules)} rule(s), default {step.default}"
             kind = "rules"
+        elif isinstance(step, SwitchStep):
+            what = " | ".join(f"{when} → {m.ref}" for (when, _), m in zip(
+                step.cases, planned.members, strict=False)) + f" | else → {planned.members[-1].ref}"
+            kind = "switch"
         elif isinstance(step, EnsembleStep):
             what = f"{step.combine} of " + ", ".join(m.ref for m in planned.members)
             kind = "ensemble"

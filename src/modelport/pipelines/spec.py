@@ -12,6 +12,10 @@ steps:
   - name: blend
     ensemble: {models: [fraud@production, fraud-lgbm@production], combine: weighted_mean,
                weights: [0.7, 0.3]}
+  - name: route
+    switch:                   # each row to one model: first matching case, else default
+      - {when: "amount > 1000", model: fraud-large@production}
+    default: fraud@production
   - name: decide
     rules:
       - when: "score.predict_proba[1] > 0.5"
@@ -46,13 +50,14 @@ __all__ = [
     "Rule",
     "RulesStep",
     "Step",
+    "SwitchStep",
     "parse_spec",
     "read_spec",
 ]
 
 COMBINE = ("mean", "weighted_mean", "vote")
 _STEP_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_KINDS = ("model", "transform", "ensemble", "rules")
+_KINDS = ("model", "transform", "ensemble", "rules", "switch")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,7 +97,22 @@ class RulesStep:
     default_reason: str = ""
 
 
-Step = ModelStep | EnsembleStep | RulesStep
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SwitchStep:
+    """Route each row to one model: the first case whose ``when`` holds, else ``default``."""
+
+    name: str
+    cases: tuple[tuple[str, str], ...]
+    """(when, model reference) in order."""
+    default: str
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        """The branch models, cases first, the default last."""
+        return (*(ref for _, ref in self.cases), self.default)
+
+
+Step = ModelStep | EnsembleStep | RulesStep | SwitchStep
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,7 +195,8 @@ def _step(raw: Any, index: int) -> Step:
         raise InvalidInput(f"{where}: give exactly one of {', '.join(_KINDS)}, got "
                            f"{kinds or 'none'}")
     kind = kinds[0]
-    allowed = {"name", kind} | ({"default", "default_reason"} if kind == "rules" else set())
+    allowed = {"name", kind} | ({"default", "default_reason"} if kind == "rules" else
+                                {"default"} if kind == "switch" else set())
     extra = set(raw) - allowed
     if extra:
         raise InvalidInput(f"{where}: unknown field(s) {sorted(map(str, extra))} for a "
@@ -184,6 +205,8 @@ def _step(raw: Any, index: int) -> Step:
         return ModelStep(name=name, ref=_ref(raw[kind], where, kind), transform=kind == "transform")
     if kind == "ensemble":
         return _ensemble(raw["ensemble"], name, where)
+    if kind == "switch":
+        return _switch(raw, name, where)
     return _rules(raw, name, where)
 
 
@@ -253,3 +276,22 @@ def _rules(raw: Mapping[str, Any], name: str, where: str) -> RulesStep:
         raise InvalidInput(f"{where}: field 'default_reason': must be text")
     return RulesStep(name=name, rules=tuple(rules), default=default,
                      default_reason=default_reason)
+
+
+def _switch(raw: Mapping[str, Any], name: str, where: str) -> SwitchStep:
+    items = raw["switch"]
+    if not isinstance(items, list) or not items:
+        raise InvalidInput(f"{where}: field 'switch': a non-empty list of {{when, model}}")
+    cases = []
+    for number, item in enumerate(items, start=1):
+        label = f"{where} case {number}"
+        if not isinstance(item, Mapping) or set(item) != {"when", "model"}:
+            raise InvalidInput(f"{label}: expected exactly the fields when and model")
+        when = item["when"]
+        if not isinstance(when, str) or not when.strip():
+            raise InvalidInput(f"{label}: field 'when': a condition such as 'amount > 1000'")
+        cases.append((when, _ref(item["model"], label, "model")))
+    if "default" not in raw:
+        raise InvalidInput(f"{where}: field 'default': the model for rows no case matches")
+    return SwitchStep(name=name, cases=tuple(cases), default=_ref(raw["default"], where,
+                                                                  "default"))

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from modelport.pipelines.spec import EnsembleStep, RulesStep
+from modelport.pipelines.spec import EnsembleStep, RulesStep, SwitchStep
 from modelport.pipelines.validate import PlannedStep
 from modelport.runtimes.base import Array, Batch, Runtime
 from modelport.runtimes.tensors import as_strings
@@ -26,11 +26,43 @@ def run_step(planned: PlannedStep, runtimes: Sequence[Runtime], env: dict[str, A
     step = planned.step
     if isinstance(step, RulesStep):
         return _rules(planned, step, env, rows)
+    if isinstance(step, SwitchStep):
+        return _switch(planned, runtimes, env, features, rows)
     results = [rt.predict(_take(m.signature.input_names, features))
                for rt, m in zip(runtimes, planned.members, strict=True)]
     if not isinstance(step, EnsembleStep):
         return results[0]
     return {name: _combine(step, [r[name] for r in results]) for name in planned.outputs}
+
+
+def _switch(planned: PlannedStep, runtimes: Sequence[Runtime], env: dict[str, Array],
+            features: dict[str, Array], rows: int) -> dict[str, Array]:
+    """Each branch model runs once, on its rows only; answers go back in row order."""
+    view = _text_view(planned, env)
+    branch = np.full(rows, len(planned.conditions), dtype=np.int64)  # the default's index
+    for index in range(len(planned.conditions) - 1, -1, -1):  # first match wins
+        branch[planned.conditions[index](view, rows)] = index
+    out: dict[str, Array] = {}
+    for index, (runtime, member) in enumerate(zip(runtimes, planned.members, strict=True)):
+        picked = np.flatnonzero(branch == index)
+        if picked.size == 0:
+            continue
+        subset = {name: features[name][picked] for name in member.signature.input_names}
+        answer = runtime.predict(subset)
+        for name in planned.outputs:
+            value = np.asarray(answer[name])
+            if name not in out:
+                out[name] = np.empty((rows, *value.shape[1:]), dtype=value.dtype)
+            elif out[name].dtype != value.dtype:
+                out[name] = out[name].astype(np.result_type(out[name], value))
+            out[name][picked] = value
+    return out
+
+
+def _text_view(planned: PlannedStep, env: dict[str, Array]) -> Mapping[str, Array]:
+    if not planned.reads_text:
+        return env
+    return {**env, **{name: as_strings(np.asarray(env[name])) for name in planned.reads_text}}
 
 
 def _take(names: Sequence[str], features: Mapping[str, Array]) -> Batch:
@@ -66,9 +98,7 @@ def _majority(stacked: Array) -> Array:
 
 def _rules(planned: PlannedStep, step: RulesStep, env: dict[str, Array], rows: int
            ) -> dict[str, Array]:
-    view: Mapping[str, Array] = env
-    if planned.reads_text:
-        view = {**env, **{name: as_strings(np.asarray(env[name])) for name in planned.reads_text}}
+    view = _text_view(planned, env)
     decision = np.full(rows, step.default.encode(), dtype=object)
     reason = np.full(rows, step.default_reason.encode(), dtype=object)
     taken: Array | None = None

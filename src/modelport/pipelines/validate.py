@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 
 from modelport.errors import InvalidInput, ModelportError
 from modelport.pipelines.expr import Condition, compile_condition
-from modelport.pipelines.spec import EnsembleStep, ModelStep, PipelineSpec, RulesStep, Step
+from modelport.pipelines.spec import (
+    EnsembleStep,
+    ModelStep,
+    PipelineSpec,
+    RulesStep,
+    Step,
+    SwitchStep,
+)
 from modelport.protocol.signature import Signature, TensorSpec
 
 __all__ = ["PIPELINE_FLAVOR", "Plan", "PlannedStep", "Resolved", "Resolver", "plan_pipeline"]
@@ -79,14 +86,23 @@ def plan_pipeline(spec: PipelineSpec, resolve: Resolver) -> Plan:
             planned.append(_rules(step, known, where, later))
         else:
             refs = (step.ref,) if isinstance(step, ModelStep) else step.refs
-            kind = ("transform" if step.transform else "model") if isinstance(
-                step, ModelStep) else "ensemble.models"
+            kind = (("transform" if step.transform else "model") if isinstance(step, ModelStep)
+                    else "ensemble.models" if isinstance(step, EnsembleStep) else "switch")
             members = tuple(_resolve(resolve, ref, where, kind) for ref in refs)
             for member in members:
                 _feed(member, features, inputs, known, transformed, where, kind)
             outputs = (dict(_outs(members[0])) if isinstance(step, ModelStep)
                        else _common_outputs(step, members, where))
-            planned.append(PlannedStep(step=step, members=members, outputs=outputs))
+            conditions: tuple[Condition, ...] = ()
+            if isinstance(step, SwitchStep):
+                later = frozenset(s.name for s in spec.steps[index:])
+                conditions = tuple(
+                    compile_condition(when, known, where=f"{where} case {n} field 'when'",
+                                      not_before=later)
+                    for n, (when, _) in enumerate(step.cases, start=1))
+            planned.append(PlannedStep(
+                step=step, members=members, outputs=outputs, conditions=conditions,
+                reads_text=_text_refs(conditions, known)))
             if isinstance(step, ModelStep) and step.transform:
                 features.update(outputs)
                 transformed = step.name
@@ -155,7 +171,13 @@ def _compatible(have: tuple[int, ...], need: tuple[int, ...]) -> bool:
                                                                                  strict=True))
 
 
-def _common_outputs(step: EnsembleStep, members: tuple[Resolved, ...], where: str
+def _text_refs(conditions: tuple[Condition, ...], known: dict[str, TensorSpec]
+               ) -> tuple[str, ...]:
+    return tuple(sorted({r for c in conditions for r in c.refs
+                         if known[r].datatype == "BYTES"}))
+
+
+def _common_outputs(step: EnsembleStep | SwitchStep, members: tuple[Resolved, ...], where: str
                     ) -> dict[str, TensorSpec]:
     first = dict(_outs(members[0]))
     common: dict[str, TensorSpec] = {}
@@ -165,8 +187,11 @@ def _common_outputs(step: EnsembleStep, members: tuple[Resolved, ...], where: st
                    and _compatible(o.shape, spec.shape) for o in outs) for outs in others):
             common[name] = spec
     if not common:
-        raise InvalidInput(f"{where}: field 'ensemble.models': the models share no output "
+        field = "ensemble.models" if isinstance(step, EnsembleStep) else "switch"
+        raise InvalidInput(f"{where}: field {field!r}: the models share no output "
                            "(same name, datatype and shape) to combine")
+    if isinstance(step, SwitchStep):
+        return common
     if step.combine != "vote":
         for name, spec in common.items():
             if spec.datatype in ("BYTES",):
@@ -187,6 +212,5 @@ def _rules(step: RulesStep, known: dict[str, TensorSpec], where: str, later: fro
                           not_before=later)
         for n, rule in enumerate(step.rules, start=1)
     )
-    text = sorted({r for c in conditions for r in c.refs if known[r].datatype == "BYTES"})
     return PlannedStep(step=step, outputs={"decision": _DECISION, "reason": _REASON},
-                       conditions=conditions, reads_text=tuple(text))
+                       conditions=conditions, reads_text=_text_refs(conditions, known))
