@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
@@ -198,6 +199,113 @@ def judge_window(decisions: list[dict[str, Any]], truth: dict[bytes, int], basel
     return metrics, judge({"auc": metrics["auc"]}, {"auc": baseline}, 0.05)
 
 
+CANARY = """\
+endpoint: fraud-live
+strategy: canary
+stable: fraud-decision:1
+candidate: fraud-decision:2
+canary:
+  steps: [50, 100]
+  interval: 1s
+  min_requests: 20
+  compare_output: decide.decision
+  gates:
+    max_error_rate: 0.01
+    max_class_rate: {review: 0.05}
+"""
+
+
+def canary(timeline: Timeline, work: Path, events: pd.DataFrame) -> bool:
+    """A live canary of pipeline 2 against 1 on a real server; the gates decide."""
+    from modelport.config import RegistrySettings
+    from modelport.registry import Registry
+    from modelport.routing.records import Status
+    from modelport.routing.service import DeploymentService
+
+    port = _free_port()
+    log = work / "server.log"
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from modelport.cli.main import main; raise SystemExit(main())",
+         "serve", "--port", str(port), "--no-grpc", "--workers", "1",
+         "--routing-poll-interval", "0.5", "--controller-tick", "0.5"],
+        env=os.environ.copy(), stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    url = f"http://127.0.0.1:{port}"
+    stop = threading.Event()
+    try:
+        _wait(lambda: _ready(url), 60, "the server to start", log)
+        (work / "canary.yaml").write_text(CANARY)
+        cli("deploy", "apply", "-f", str(work / "canary.yaml"))
+        timeline.add("canary", "canary fraud-decision:1 -> 2 on endpoint fraud-live (gates: "
+                               "error rate, review rate <= 5%)")
+        rows = events[RAW]
+        answers: Counter[str] = Counter()
+        thread = threading.Thread(target=_traffic, args=(url, rows, stop, answers), daemon=True)
+        with Registry.open(RegistrySettings()) as registry:
+            service = DeploymentService(registry)
+            revision = service.get("fraud-live").revision
+            _wait(lambda: any(w.revision >= revision
+                              for w in service.status("fraud-live").workers),
+                  30, "the server to route fraud-live", log)
+            thread.start()
+            _wait(lambda: service.get("fraud-live").status in (Status.PROMOTED,
+                                                                Status.ROLLED_BACK),
+                  90, "the canary's verdict", log)
+            record = service.get("fraud-live")
+        won = record.status is Status.PROMOTED
+        seen = ", ".join(f"{n} from {k}" for k, n in sorted(answers.items()))
+        timeline.add("canary", ("gates passed: candidate promoted" if won else
+                                f"gates failed: rolled back ({record.reason})")
+                     + f"; answers: {seen}")
+        return won
+    finally:
+        stop.set()
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
+def _traffic(url: str, rows: pd.DataFrame, stop: threading.Event, answers: Counter[str]
+             ) -> None:
+    with httpx.Client(timeout=30) as client:
+        start = 0
+        while not stop.is_set():
+            chunk = rows.iloc[start % (len(rows) - 10):][:10]
+            start += 10
+            inputs = [{"name": c, "datatype": "BYTES" if c == "country" else "FP64",
+                       "shape": [len(chunk)], "data": chunk[c].tolist()} for c in RAW]
+            try:
+                reply = client.post(f"{url}/v2/models/fraud-live/infer", json={"inputs": inputs})
+            except httpx.HTTPError:
+                answers["connection error"] += 1
+                time.sleep(0.1)
+                continue
+            answers[f"fraud-decision:{reply.json()['model_version']}"
+                    if reply.status_code == 200 else f"HTTP {reply.status_code}"] += 1
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _wait(check: Any, timeout_s: float, what: str, log: Path) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Small data: a few minutes.")
@@ -313,14 +421,18 @@ def run(timeline: Timeline, receiver: Receiver, stream: Stream, work: Path, hist
                                       f"auc={new_auc:.4f}", "--parent-version",
                                       str(versions[name]), "--json"))
                 versions[name] = info["version"]
-                cli("models", "alias", name, "production", str(info["version"]))
             pipeline.write_text(PIPELINE.format(a=versions["fraud-xgb-a"],
                                                 b=versions["fraud-xgb-b"], threshold=threshold))
             cli("pipelines", "register", "fraud-decision", "-f", str(pipeline),
-                "--alias", "production", "--parent-version", "1")
-            promoted = 2
-            timeline.add("promote", "fraud-xgb-a:2 and fraud-xgb-b:2 (parent 1) promoted; "
-                                    "pipeline fraud-decision:2 -> production")
+                "--parent-version", "1")
+            timeline.add("register", "fraud-xgb-a:2, fraud-xgb-b:2 (parent 1, lineage: recent "
+                                     "data) and pipeline fraud-decision:2 registered")
+            if canary(timeline, work, fresh):
+                promoted = 2
+                for name, version in versions.items():
+                    cli("models", "alias", name, "production", str(version))
+                cli("models", "alias", "fraud-decision", "production", "2")
+                timeline.add("promote", "fraud-decision:2 and its models -> production")
         else:
             timeline.add("reject", "the retrained models did not beat the serving ones")
     finally:

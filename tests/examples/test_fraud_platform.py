@@ -32,7 +32,10 @@ def test_quick_demo_scores_alerts_retrains_and_promotes(tmp_path: Path) -> None:
     for kind in ("train", "register", "stream", "window", "shift", "alert", "retrain"):
         assert kind in kinds, kinds
     assert kinds.index("shift") < kinds.index("alert") < kinds.index("retrain")
-    assert "promote" in kinds or "reject" in kinds
+    verdicts = [e["text"] for e in summary["timeline"] if e["kind"] == "canary"]
+    assert len(verdicts) == 2 and verdicts[1].startswith(("gates passed", "gates failed"))
+    assert "HTTP" not in verdicts[1] and "from fraud-decision:2" in verdicts[1]
+    assert ("promote" in kinds) == verdicts[1].startswith("gates passed")
     assert summary["events scored"] == 16_000
     assert summary["alerts fired"] == 1
     assert summary["live AUC after shift"] < 0.95 * summary["live AUC before shift"]
