@@ -12,9 +12,10 @@
    the labelled window is judged against the registered baseline by modelport's performance
    monitor (5% relative margin) and a webhook alert goes to a local receiver.
 4. The retraining job (daily in production, on demand here) trains on recent labelled data,
-   registers new versions (lineage: parent version, training data), evaluates them on fresh
-   labelled traffic and promotes them only when they beat the serving ones; a new pipeline
-   version points at them.
+   evaluates on fresh labelled traffic and, when the new models beat the serving ones,
+   registers them (lineage: parent version, training data) and a pipeline version using them,
+   then a live canary on ``modelport serve`` (error-rate and review-rate gates) promotes or
+   rolls it back.
 
 It prints a timeline and a summary table. ``--quick`` runs in a few minutes on 2 cores.
 """
