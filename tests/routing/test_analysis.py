@@ -114,3 +114,22 @@ def test_continuous_outputs_use_ks_and_decile_psi() -> None:
     assert set(failed) == {"max_prediction_psi", "max_prediction_ks"}
     assert failed["max_prediction_ks"]["test"] == "ks"
     assert failed["max_prediction_ks"]["candidate"] > 0.5
+
+
+def test_class_rate_gate_fails_a_candidate_that_reviews_too_much() -> None:
+    def decisions(review: int, approve: int) -> VersionCounts:
+        out = VersionCounts(requests=review + approve)
+        data = np.array([b"review"] * review + [b"approve"] * approve, dtype=object)
+        out.predictions.add(Tensor(name="decide.decision", datatype="BYTES", data=data))
+        return out
+
+    gates = Gates(max_class_rate={"review": 0.2})
+    calm = evaluate(gates, {"stable": decisions(5, 45), "candidate": decisions(8, 42)},
+                    min_requests=10)
+    assert calm.verdict == "pass"
+    noisy = evaluate(gates, {"stable": decisions(5, 45), "candidate": decisions(30, 20)},
+                     min_requests=10)
+    assert noisy.verdict == "fail"
+    assert "max_class_rate[review]: candidate 0.6 > limit 0.2 (stable 0.1)" in noisy.reason
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        Gates(max_class_rate={"review": 2})

@@ -23,6 +23,8 @@ from modelport.errors import ModelportError
 #: runs, so ``modelport models list`` does not pay for Dask, SciPy or gRPC.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "models": ("modelport.cli.models_cmd", "app", "Register models; manage versions and aliases."),
+    "pipelines": ("modelport.cli.pipelines_cmd", "app",
+                  "Pipelines: transforms, models, ensembles, rules as one."),
     "predict": ("modelport.cli.predict_cmd", "predict", "Predict the rows of a file locally."),
     "serve": ("modelport.cli.serve_cmd", "serve", "Serve models over REST and gRPC (OIP V2)."),
     "deploy": ("modelport.cli.deploy_cmd", "app", "Roll versions out: canary, blue-green, A/B."),

@@ -13,11 +13,19 @@ from modelport.runtimes.catalog import create_runtime
 
 def load_version(registry: Registry, info: VersionInfo) -> Runtime:
     """Fetch (and verify) the artifact of ``info`` and load it with the runtime of its flavor."""
-    return load_artifact(info, registry.fetch_artifact(info))
+    return load_artifact(info, registry.fetch_artifact(info), registry)
 
 
-def load_artifact(info: VersionInfo, path: Path) -> Runtime:
-    """Load an already fetched (hash-checked) artifact of ``info`` with its flavor's runtime."""
+def load_artifact(info: VersionInfo, path: Path, registry: Registry | None = None) -> Runtime:
+    """Load an already fetched (hash-checked) artifact of ``info`` with its flavor's runtime.
+
+    A pipeline loads its step models through ``registry`` (or, without one, the registry of
+    the MODELPORT_* environment).
+    """
+    if info.flavor == "pipeline":
+        from modelport.pipelines.runtime import load_pipeline  # steps come from the registry
+
+        return load_pipeline(info, path, registry)
     options = LoadOptions(trust_pickle=info.trust_pickle, signature=info.signature)
     runtime = create_runtime(info.flavor, options)
     try:

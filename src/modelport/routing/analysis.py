@@ -88,6 +88,21 @@ def _distribution(gates: Gates, stable: PredictionSketch, candidate: PredictionS
     return out
 
 
+def _class_rates(gates: Gates, stable: PredictionSketch, candidate: PredictionSketch
+                 ) -> list[dict[str, Any]]:
+    """The share of each limited class among the candidate's (and the stable's) answers."""
+    if not gates.max_class_rate or candidate.kind != "class":
+        return []
+
+    def share(sketch: PredictionSketch, name: str) -> float | None:
+        total = sum(sketch.counts.values())
+        return sketch.counts.get(name, 0) / total if total and sketch.kind == "class" else None
+
+    return [_reading(f"max_class_rate[{name}]", limit, share(candidate, name),
+                     share(stable, name))
+            for name, limit in sorted(gates.max_class_rate.items())]
+
+
 def _reading(gate: str, limit: float, candidate: float | None, stable: float | None,
              **extra: Any) -> dict[str, Any]:
     known = candidate is not None and not math.isnan(candidate)
@@ -120,6 +135,7 @@ def evaluate(gates: Gates, counts: Mapping[str, VersionCounts], *, min_requests:
                                  stable.latency.quantile(0.99)))
     if stable.requests >= min_requests or not stable.requests:
         readings += _distribution(gates, stable.predictions, candidate.predictions)
+    readings += _class_rates(gates, stable.predictions, candidate.predictions)
     failed = [r for r in readings[1:] if r["ok"] is False]
     if failed:
         reason = "; ".join(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -79,6 +79,9 @@ class Gates(BaseModel):
     max_p99_latency_ms: float | None = Field(None, gt=0)
     max_prediction_psi: float | None = Field(None, ge=0)
     max_prediction_ks: float | None = Field(None, ge=0, le=1)
+    max_class_rate: dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
+    """Share of the candidate's answers per class of the compared output, e.g. a pipeline's
+    ``{review: 0.05}`` on ``decide.decision``."""
 
 
 class CanarySpec(BaseModel):

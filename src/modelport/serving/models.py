@@ -223,7 +223,8 @@ class ModelManager:
             await self._begin_load(slot)
         else:
             resolved = await asyncio.to_thread(self._source.resolve, slot.ref)
-            if resolved.version != slot.current.version:
+            if (resolved.version, resolved.revision) != (slot.current.version,
+                                                         slot.current.revision):
                 await self._swap(slot, resolved)
                 if slot.current.version != resolved.version:
                     raise Unavailable(f"model {name!r} version {resolved.version}: {slot.error}")
@@ -259,7 +260,7 @@ class ModelManager:
                 log.warning("cannot re-resolve %s (%s); version %s keeps serving",
                             slot.ref, exc, current.version)
                 continue
-            if resolved.version == current.version:
+            if resolved.version == current.version and resolved.revision == current.revision:
                 continue
             if (resolved.version == slot.failed_version
                     and time.monotonic() - slot.failed_at < self._retry_s):
@@ -383,6 +384,7 @@ class ModelManager:
             arrivals=self.arrivals,
             observer=(observer.version_hooks(resolved.name, resolved.version)
                       if observer is not None else None),
+            revision=resolved.revision,
         )
 
     def _make_room(self, loading: Slot) -> None:

@@ -56,8 +56,14 @@ class RegistrySource:
         version = str(info.version)
         with self._lock:
             self._infos[(info.name, version)] = info
+        revision = ""
+        if info.flavor == "pipeline":  # its steps' aliases may move: follow them too
+            from modelport.pipelines.revision import step_revision
+
+            revision = step_revision(self.registry, info)
         return ResolvedVersion(
-            name=info.name, version=version, platform=info.flavor, signature=info.signature
+            name=info.name, version=version, platform=info.flavor, signature=info.signature,
+            revision=revision,
         )
 
     def load(self, version: ResolvedVersion) -> Runtime:

@@ -29,8 +29,8 @@ class ModelOptions:
 class ServedModel:
     """A version ready to answer: runtime, signature tables, batcher and optional cache."""
 
-    __slots__ = ("_observer", "batcher", "cache", "name", "plan", "platform", "runtime",
-                 "signature", "version")
+    __slots__ = ("_observer", "batcher", "cache", "name", "plan", "platform", "revision",
+                 "runtime", "signature", "version")
 
     def __init__(
         self,
@@ -43,7 +43,10 @@ class ServedModel:
         options: ModelOptions,
         arrivals: Arrivals | None = None,
         observer: VersionObserver | None = None,
+        revision: str = "",
     ) -> None:
+        self.revision = revision
+        """What the version was loaded on beyond its number (a pipeline's step versions)."""
         self.name = name
         self.version = version
         self.platform = platform

@@ -30,6 +30,9 @@ class ResolvedVersion:
     """The runtime flavor, reported as the model's platform in metadata."""
     signature: Signature | None = None
     """The registered signature, when known before loading."""
+    revision: str = ""
+    """What the version stands on beyond its number (a pipeline: its steps' versions); a
+    change swaps the version in like a new one."""
 
 
 class ModelSource(Protocol):
