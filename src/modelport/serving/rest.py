@@ -161,6 +161,7 @@ class RestApp:
         arrived = False
         try:
             headers = RequestHeaders(scope)
+            deadline = headers.deadline() if headers.deadline_ms is not None else None
             body = await read_body(receive, headers, self.max_body_bytes)
             request = decode_request(
                 body, header_length=parse_header_length(headers.inference_header_length())
@@ -168,7 +169,7 @@ class RestApp:
             arrived = True
             arrivals.leave()
             ctx = _context(scope, name, version) if self.plane.staged else None
-            response = await self.plane.infer(name, version, request, ctx)
+            response = await self.plane.infer(name, version, request, ctx, deadline=deadline)
         finally:
             if not arrived:
                 arrivals.leave()

@@ -63,18 +63,18 @@ class ServedModel:
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version!r}, platform={self.platform!r})"
 
-    async def predict(self, inputs: Batch) -> dict[str, Array]:
-        """Through the cache (when on) and the batcher."""
+    async def predict(self, inputs: Batch, deadline: float | None = None) -> dict[str, Array]:
+        """Through the cache (when on) and the batcher; ``deadline`` as in ``Batcher.submit``."""
         cache = self.cache
         if cache is None:
-            return await self.batcher.submit(inputs, layout=self.plan.layout)
+            return await self.batcher.submit(inputs, layout=self.plan.layout, deadline=deadline)
         key = cache.key(self.version, inputs)
         found = cache.get(key)
         if self._observer is not None:
             self._observer.cache(found is not None)
         if found is not None:
             return found
-        outputs = await self.batcher.submit(inputs, layout=self.plan.layout)
+        outputs = await self.batcher.submit(inputs, layout=self.plan.layout, deadline=deadline)
         cache.put(key, outputs)
         return outputs
 
