@@ -79,7 +79,7 @@ async def test_at_2x_overload_no_request_runs_past_its_deadline() -> None:
     assert outcomes.count("ok") > len(tasks) // 5
     lateness = sorted(t - deadlines[i] for i, (_, t) in answered.items())
     # Answers, 200 or 504, come by the deadline plus event-loop jitter: on this shared 2-core
-    # machine the loop itself is sometimes descheduled for tens of ms, so the bounds are on p50 and p99.
+    # machine the loop itself is sometimes descheduled for tens of ms, hence p50 and p99.
     p50, p99 = lateness[len(lateness) // 2], lateness[int(len(lateness) * 0.99)]
     assert p50 < 0.005 and p99 < 0.100, f"answers {p50 * 1e3:.1f} / {p99 * 1e3:.1f} ms late"
     never_run = {i for i, (kind, _) in answered.items() if kind == "expired"} - computed
