@@ -3,9 +3,10 @@
 The first predict calls of a runtime pay one-off costs (lazy allocations, code paths and
 caches touched for the first time, a JIT compiling), so the first real request after a start,
 a load or a hot swap would be the slowest one. The model manager runs these inferences on the
-version's reference sample, when the registry holds one, through the same validation and
-runtime path as a request, and only then lets the version answer. A warm-up that fails is
-logged and the version is served anyway: its failure says nothing its requests would not.
+version's reference sample, when the registry holds one, through the same validation,
+batcher and runtime path as a request, and only then lets the version answer. A warm-up that
+fails is logged and the version is served anyway: its failure says nothing its requests would
+not.
 """
 
 from __future__ import annotations
@@ -36,16 +37,20 @@ class WarmUpSource(Protocol):
         ...
 
 
-def warm_up(served: ServedModel, rows: list[dict[str, Any]]) -> int:
-    """Predict ``rows`` in the batch sizes of WARM_UP_BATCHES; returns the calls made."""
+async def warm_up(served: ServedModel, rows: list[dict[str, Any]]) -> int:
+    """Predict ``rows`` in the batch sizes of WARM_UP_BATCHES through the version's own
+    batcher (its predict thread starts, its timing estimate is set); returns the calls made.
+    They are left out of the batch metrics."""
     if not rows:
         return 0
     started = time.perf_counter()
     calls = 0
+    plan, batcher = served.plan, served.batcher
+    observer, batcher.observer = batcher.observer, None  # warm-up is not traffic: no metrics
     try:
         for size in WARM_UP_BATCHES:
             chunk = (rows * size)[:size]
-            served.runtime.predict(served.plan.inputs(_request(served, chunk)))
+            await batcher.submit(plan.inputs(_request(served, chunk)), layout=plan.layout)
             calls += 1
     except Exception as exc:  # any failure: the version is served unwarmed
         log.warning(
@@ -53,6 +58,8 @@ def warm_up(served: ServedModel, rows: list[dict[str, Any]]) -> int:
             served.name, served.version, calls, exc,
         )
         return calls
+    finally:
+        batcher.observer = observer
     log.info(
         "model %r version %s warmed up with %d inferences in %.1f ms",
         served.name, served.version, calls, (time.perf_counter() - started) * 1000,
