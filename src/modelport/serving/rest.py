@@ -113,7 +113,9 @@ class RestApp:
             else:
                 raise _NoRoute(f"no route {method} {path}; the API is described at /docs")
         except ModelportError as exc:
-            await send_bytes(send, http_status(exc), encode_error(exc.message))
+            retry = exc.details.get("retry_after_s")  # overload: tell the client when
+            extra = [(b"retry-after", b"%d" % retry)] if type(retry) is int else None
+            await send_bytes(send, http_status(exc), encode_error(exc.message), extra=extra)
         except _NoRoute as exc:
             await send_bytes(send, exc.status, encode_error(str(exc)))
         except ClientGone:
