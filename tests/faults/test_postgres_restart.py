@@ -27,7 +27,19 @@ from modelport.registry.intake import Registration, register_artifact
 
 from ..serving.server_process import FEATURES, ServerProcess, free_port
 
-BIN = Path(shutil.which("pg_ctl") or "/usr/bin/pg_ctl").parent
+
+def _bin() -> Path:
+    """Where initdb and pg_ctl are: on PATH, else the newest Debian PostgreSQL package."""
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).parent
+    debian = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
+                    else 0)  # fmt: skip
+    return debian[-1].parent if debian else Path("/usr/bin")
+
+
+BIN = _bin()
 
 
 class PrivatePostgres:
