@@ -386,7 +386,7 @@ class ModelManager:
                         served.batcher.name, exc)
             return
         if rows:
-            await asyncio.to_thread(warm_up, served, rows)
+            await warm_up(served, rows)
 
     def _make_room(self, loading: Slot) -> None:
         """Unload least-recently-used versions so ``loading`` fits under max_loaded."""
