@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Set everything up on a fresh machine and run the whole test suite (lint, types, tests).
-# Starts throwaway PostgreSQL, Redis, a local Dask cluster and a Kafka-protocol broker first.
+# Starts throwaway PostgreSQL, Redis, a local Dask cluster and two Kafka-protocol brokers
+# (nafka, one partition per topic; Tansu, multi-partition) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/setup-browser.sh
 services=(scripts/services.sh)
-for extra in scripts/services-dask.sh scripts/services-kafka.sh; do
+for extra in scripts/services-dask.sh scripts/services-kafka.sh scripts/services-tansu.sh; do
   [ -x "$extra" ] && services+=("$extra")
 done
 stop_all() { for s in "${services[@]}"; do "$s" stop || true; done; }

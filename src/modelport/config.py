@@ -107,6 +107,9 @@ class ServerSettings(BaseSettings):
     max_loaded_models: int = 16
     """Least-recently-used models beyond this count are unloaded."""
 
+    default_deadline_ms: float | None = None
+    """Deadline of a request that sets none (x-deadline-ms, deadline_ms, gRPC deadline)."""
+
 
 class Settings(BaseModel):
     """The composition of every concern's settings."""

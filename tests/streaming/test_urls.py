@@ -36,6 +36,10 @@ def test_kafka_url_gives_brokers_topic_and_group() -> None:
     assert ep == KafkaEndpoint(bootstrap="b1:9092,b2:9092", topic="transactions", group="scorer")
     manual = parse_endpoint("kafka://b1:9092/t?group=g&assignment=manual", role="source")
     assert isinstance(manual, KafkaEndpoint) and manual.assignment == "manual"
+    tuned = parse_endpoint("kafka://b1/t?group=g&session_timeout_ms=6000", role="source")
+    assert isinstance(tuned, KafkaEndpoint) and tuned.session_timeout_ms == 6000
+    sink = parse_endpoint("kafka://b1/scores?dedup=true", role="sink")
+    assert isinstance(sink, KafkaEndpoint) and sink.dedup
 
 
 @pytest.mark.parametrize(
@@ -58,6 +62,9 @@ def test_kafka_url_gives_brokers_topic_and_group() -> None:
         ("kafka://broker:9092/?group=g", "source", "exactly one topic"),
         ("kafka://broker:9092/a/b?group=g", "source", "exactly one topic"),
         ("kafka://broker:9092/t?group=g&assignment=sticky", "source", "assignment must be"),
+        ("kafka://broker:9092/t?dedup=yes", "sink", "dedup must be true"),
+        ("kafka://broker:9092/t?group=g&dedup=true", "source", "unknown parameter 'dedup'"),
+        ("kafka://b/t?group=g&session_timeout_ms=0", "source", "session_timeout_ms must be"),
     ],
 )
 def test_bad_urls_say_what_is_wrong(url: str, role: str, needle: str) -> None:

@@ -6,7 +6,6 @@ Errors print one clear line and exit non-zero; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 import traceback
 from typing import Any
@@ -18,6 +17,7 @@ from typer.core import TyperGroup
 from modelport import __version__
 from modelport.cli.output import print_error
 from modelport.errors import ModelportError
+from modelport.monitoring.json_logs import configure_logging
 
 #: command -> (module, attribute, one-line help). Modules are imported only when their command
 #: runs, so ``modelport models list`` does not pay for Dask, SciPy or gRPC.
@@ -114,15 +114,17 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    log_format: str = typer.Option(
+        "text", "--log-format",
+        help="text, or json: one JSON object per line (with a line per inference request: "
+        "request id, model, version, status, latency), modelport's logs at INFO.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     """modelport: register models, serve them over REST and gRPC, and keep them healthy."""
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_format, debug=debug)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -68,6 +68,10 @@ def serve(
     drain_timeout: float = typer.Option(
         30.0, help="On SIGTERM, seconds in-flight requests get to finish."
     ),
+    default_deadline_ms: float = typer.Option(
+        None, help="Deadline of a request that sets none (x-deadline-ms header, deadline_ms "
+        "parameter or gRPC deadline): still queued past it, it is dropped and answered 504.",
+    ),
     config: Path = typer.Option(
         None, "--config", "-c", help="YAML settings file (registry, server, batching)."
     ),
@@ -185,6 +189,7 @@ def serve(
         preload=preload,
         poll_interval_s=poll_interval,
         drain_timeout_s=drain_timeout,
+        default_deadline_ms=default_deadline_ms,
         routing=RoutingOptions(
             enabled=routing,
             poll_interval_s=routing_poll_interval,

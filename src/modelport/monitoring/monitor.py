@@ -25,6 +25,7 @@ from modelport.monitoring.config import MonitoringConfig
 from modelport.monitoring.contract_book import ContractBook, ContractLoader
 from modelport.monitoring.contract_check import contract_error
 from modelport.monitoring.inference_log import InferenceLog
+from modelport.monitoring.json_logs import ACCESS
 from modelport.monitoring.log_table import log_record
 from modelport.monitoring.metrics import Metrics, VersionSeries
 from modelport.monitoring.subjects import request_subject
@@ -121,7 +122,8 @@ class Monitor:
 
     def observe(self, nxt: Next[C]) -> Next[C]:
         metrics, log = self.metrics, self.log
-        if not self.config.metrics and log is None:
+        access = ACCESS.isEnabledFor(logging.INFO)  # --log-format json: one line per request
+        if not self.config.metrics and log is None and not access:
             return nxt  # nothing to count or log: not even a function call more
 
         async def observed(ctx: C, request: InferenceRequest) -> InferenceResponse:
@@ -138,6 +140,9 @@ class Monitor:
                 kind = exc.kind if isinstance(exc, ModelportError) else ErrorKind.INTERNAL
                 metrics.request_failed(ctx.name, ctx.model, ctx.version or "", ctx.protocol,
                                        kind.value, time.perf_counter() - started)
+                if access:
+                    _access(request.id, ctx.name, ctx.name, ctx.version, ctx.protocol,
+                            kind.value, time.perf_counter() - started)
                 raise
             elapsed = time.perf_counter() - started
             gauge.value -= 1
@@ -145,6 +150,9 @@ class Monitor:
             series = metrics.request_series(ctx.name, response.model_name, version, ctx.protocol)
             series.ok.add()
             series.duration.observe(elapsed)
+            if access:
+                _access(request.id, ctx.name, response.model_name, version, ctx.protocol, "ok",
+                        elapsed)
             if log is not None:
                 if not log.wants():
                     self._sampled_out.add()
@@ -228,3 +236,13 @@ class Monitor:
                 self.metrics.flush()
             except Exception:
                 logger.exception("flushing metrics failed; retrying in %.1f s", interval_s)
+
+
+def _access(request_id: str | None, endpoint: str, model: str, version: str | None,
+            protocol: str, status: str, elapsed_s: float) -> None:
+    ACCESS.info(
+        "%s %s:%s %s %.2f ms", protocol, model, version or "-", status, elapsed_s * 1000,
+        extra={"request_id": request_id, "endpoint": endpoint, "model": model,
+               "version": version or None, "protocol": protocol, "status": status,
+               "latency_ms": round(elapsed_s * 1000, 3)},
+    )

@@ -67,7 +67,8 @@ def security_stage(
                     if not entered:
                         raise Unavailable(
                             f"model {name!r} is answering {cap.limit} requests already (the "
-                            "per-model limit); retry shortly"
+                            "per-model limit); retry shortly",
+                            details={"retry_after_s": 1},
                         )
                 response = await call_next(ctx, request)
                 version = response.model_version

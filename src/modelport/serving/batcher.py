@@ -8,6 +8,10 @@ request may wait for company that :class:`Arrivals` says is already inside the s
 
 Requests are merged only when their inputs agree on names, dtypes and every non-batch
 dimension; a batch that fails is retried request by request, so one bad request fails alone.
+
+A request may carry a deadline: once it passes, the request is answered DeadlineExceeded at
+once and, if still queued, dropped from the queue without being computed. Requests without
+one cost nothing extra.
 """
 
 from __future__ import annotations
@@ -25,7 +29,13 @@ from typing import Any
 import numpy as np
 
 from modelport.config import BatchingSettings
-from modelport.errors import InvalidInput, ModelportError, PredictionFailed, Unavailable
+from modelport.errors import (
+    DeadlineExceeded,
+    InvalidInput,
+    ModelportError,
+    PredictionFailed,
+    Unavailable,
+)
 from modelport.runtimes.base import Array, Batch
 from modelport.runtimes.tabular import FeatureMatrix
 
@@ -104,10 +114,12 @@ class BatchStats:
     rows: int
     largest_batch: int
     failed_requests: int
+    expired_requests: int = 0
+    """Answered DeadlineExceeded: their deadline passed before their answer was ready."""
 
 
 class _Item:
-    __slots__ = ("arrived", "future", "inputs", "layout", "rows")
+    __slots__ = ("arrived", "deadline", "future", "inputs", "layout", "rows")
 
     def __init__(
         self,
@@ -115,11 +127,13 @@ class _Item:
         rows: int,
         future: asyncio.Future[dict[str, Array]],
         layout: Hashable | None,
+        deadline: float | None = None,
     ) -> None:
         self.inputs = inputs
         self.rows = rows
         self.future = future
         self.layout = layout
+        self.deadline = deadline
         self.arrived = time.monotonic()
 
     def key(self) -> Hashable:
@@ -162,10 +176,11 @@ class Batcher:
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._idle_waiters: list[asyncio.Future[None]] = []
-        self._counts = [0, 0, 0, 0, 0]  # batches, requests, rows, largest, failed
+        self._counts = [0, 0, 0, 0, 0, 0]  # batches, requests, rows, largest, failed, expired
         self._inline_below_s = inline_below_ms / 1000.0
         self._last_run_s = math.inf  # unknown until the first batch ran on the thread
         self._started_at = 0.0
+        self._deadlines = False  # set once a request brings one: only then are they checked
 
     def __repr__(self) -> str:
         return f"Batcher({self.name!r}, {self.policy!r})"
@@ -179,24 +194,42 @@ class Batcher:
         """True when nothing is queued or running."""
         return not self._busy and not self._queue
 
-    async def submit(self, inputs: Batch, *, layout: Hashable | None = None) -> dict[str, Array]:
+    async def submit(
+        self, inputs: Batch, *, layout: Hashable | None = None, deadline: float | None = None
+    ) -> dict[str, Array]:
         """Predict ``inputs`` (named arrays, first dimension = rows), batched with others.
 
         ``layout`` may name what must match for two requests to share a batch, when the
         caller knows it (a validated signature with fixed dimensions); by default it is
-        computed from the input names, dtypes and non-batch dimensions.
+        computed from the input names, dtypes and non-batch dimensions. ``deadline`` (a
+        ``time.monotonic()`` instant) is when the caller stops waiting for the answer.
         """
         if self._closed:
             raise Unavailable(f"{self.name} is shutting down; retry on another replica")
         rows = _rows(inputs)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[dict[str, Array]] = loop.create_future()
-        self._queue.append(_Item(inputs, rows, future, layout))
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._counts[5] += 1
+                raise DeadlineExceeded(f"{self.name}: the request's deadline had passed already")
+            loop.call_later(left, self._expire, future)
+            self._deadlines = True
+        self._queue.append(_Item(inputs, rows, future, layout, deadline))
         self._queued_rows += rows
         if not self._busy and not self._poke_scheduled:
             self._poke_scheduled = True
             loop.call_soon(self._poke)
         return await future
+
+    def _expire(self, future: asyncio.Future[dict[str, Array]]) -> None:
+        # A queued request whose future is done is never taken (see _take): not computed.
+        if not future.done():
+            self._counts[5] += 1
+            future.set_exception(
+                DeadlineExceeded(f"{self.name}: the request's deadline passed before its answer")
+            )
 
     def _schedule_poke(self) -> None:
         # Later, not now: the request that just left Arrivals is about to submit.
@@ -270,6 +303,8 @@ class Batcher:
 
     def _take(self) -> list[_Item]:
         """The oldest live request plus every later one it can merge with, up to max_size."""
+        if self._deadlines:
+            self._drop_hopeless()
         queue = self._queue
         while queue and queue[0].future.done():  # the caller went away
             self._queued_rows -= queue.popleft().rows
@@ -300,6 +335,24 @@ class Batcher:
         self._queue = kept
         return batch
 
+    def _drop_hopeless(self) -> None:
+        """Answer now the queued requests that cannot finish in time: their deadline comes
+        before a predict call as long as the last one would end. When that is every queued
+        request, only those already late go (the estimate may be stale; the next run tells)."""
+        now = time.monotonic()
+        last = self._last_run_s
+        cutoff = now + (last if last < math.inf else 0.0)
+        live = [it for it in self._queue if not it.future.done()]
+        hopeless = [it for it in live if it.deadline is not None and it.deadline < cutoff]
+        if len(hopeless) == len(live):
+            hopeless = [it for it in hopeless if it.deadline is not None and it.deadline <= now]
+        for item in hopeless:
+            self._counts[5] += 1
+            item.future.set_exception(
+                DeadlineExceeded(f"{self.name}: the request's deadline passed before its turn; "
+                                 "it was not computed")
+            )
+
     def _finish(self, items: list[_Item], done: asyncio.Future[list[Outcome]]) -> None:
         self._busy = False
         try:
@@ -327,7 +380,7 @@ class Batcher:
             if item.future.done():
                 continue
             if isinstance(outcome, ModelportError):
-                counts[4] += 1
+                counts[5 if isinstance(outcome, DeadlineExceeded) else 4] += 1
                 item.future.set_exception(outcome)
             else:
                 item.future.set_result(outcome)
@@ -347,9 +400,21 @@ class Batcher:
     def _run(self, items: list[_Item]) -> list[Outcome]:
         started = time.perf_counter()
         try:
+            if self._deadlines:
+                return self._run_in_time(items)
             return self._run_batch(items)
         finally:
             self._last_run_s = time.perf_counter() - started
+
+    def _run_in_time(self, items: list[_Item]) -> list[Outcome]:
+        """Drop the requests whose deadline passed (the loop's timer may not have run yet)."""
+        now = time.monotonic()
+        live = [it for it in items if it.deadline is None or it.deadline > now]
+        if len(live) == len(items):
+            return self._run_batch(items)
+        done = iter(self._run_batch(live) if live else ())
+        late = DeadlineExceeded(f"{self.name}: the request's deadline passed before its answer")
+        return [next(done) if it.deadline is None or it.deadline > now else late for it in items]
 
     def _run_batch(self, items: list[_Item]) -> list[Outcome]:
         if len(items) == 1:

@@ -6,10 +6,13 @@ from error kind to status code.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from modelport import __version__
+from modelport.errors import InvalidInput
 from modelport.monitoring.subjects import PARAMETER as SUBJECT
 from modelport.protocol.metadata import model_metadata, server_metadata
 from modelport.protocol.types import InferenceRequest, InferenceResponse
@@ -25,8 +28,16 @@ __all__ = ["DataPlane"]
 class DataPlane:
     """Health, metadata, inference and the model repository, for one worker."""
 
-    def __init__(self, models: ModelManager, *, stages: Sequence[Stage] = ()) -> None:
+    def __init__(
+        self,
+        models: ModelManager,
+        *,
+        stages: Sequence[Stage] = (),
+        default_deadline_ms: float | None = None,
+    ) -> None:
         self.models = models
+        self.default_deadline_ms = default_deadline_ms
+        """The deadline of a request that names none (None: no deadline)."""
         self._pipeline = compose(stages, self._core) if stages else None
         self.arrivals: Arrivals = models.arrivals or Arrivals()
         models.arrivals = self.arrivals
@@ -79,26 +90,41 @@ class DataPlane:
         version: str | None,
         request: InferenceRequest,
         ctx: CallContext | None = None,
+        *,
+        deadline: float | None = None,
     ) -> InferenceResponse:
-        """Through the stages (auth, routing, monitoring) when there are any, then the core."""
+        """Through the stages (auth, routing, monitoring) when there are any, then the core.
+
+        ``deadline`` (a ``time.monotonic()`` instant) comes from the transport: the
+        ``x-deadline-ms`` header or the gRPC deadline; else the request's ``deadline_ms``
+        parameter, else the server default, counted from here."""
         if self._pipeline is None:
-            return await self._answer(name, version, request)
+            return await self._answer(name, version, request, deadline)
         if ctx is None:
             ctx = CallContext(name=name, version=version)
+        if deadline is not None:
+            ctx.notes["deadline"] = deadline
         return await self._pipeline(ctx, request)
 
     async def _core(self, ctx: CallContext, request: InferenceRequest) -> InferenceResponse:
-        return await self._answer(ctx.model, ctx.version, request)
+        return await self._answer(ctx.model, ctx.version, request, ctx.notes.get("deadline"))
 
     async def _answer(
-        self, name: str, version: str | None, request: InferenceRequest
+        self,
+        name: str,
+        version: str | None,
+        request: InferenceRequest,
+        deadline: float | None = None,
     ) -> InferenceResponse:
         """Validate against the signature, predict (cached, batched), pick the outputs."""
         served = self.models.lookup(name, version) or await self.models.get(name, version)
         inputs = served.plan.inputs(request)
+        if deadline is None and (request.parameters or self.default_deadline_ms is not None):
+            deadline = self._deadline(request)
         # a request about a named data subject is never cached (nothing to erase there)
         produced = await served.predict(
-            inputs, cacheable=not (request.parameters and SUBJECT in request.parameters))
+            inputs, deadline,
+            cacheable=not (request.parameters and SUBJECT in request.parameters))
         response = InferenceResponse(
             model_name=name,
             model_version=served.version,
@@ -111,6 +137,18 @@ class DataPlane:
             response.outputs.extend(extra)
             response.parameters.update(params)
         return response
+
+    def _deadline(self, request: InferenceRequest) -> float | None:
+        given = request.parameters.get("deadline_ms")
+        if given is None:
+            given = self.default_deadline_ms
+            if given is None:
+                return None
+        elif type(given) not in (int, float) or not 0 < given < math.inf:
+            raise InvalidInput(
+                f"parameter deadline_ms must be a number of milliseconds > 0, got {given!r}"
+            )
+        return time.monotonic() + float(given) / 1000.0
 
     # -- the repository extension ------------------------------------------------------------
 

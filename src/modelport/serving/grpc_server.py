@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -157,7 +158,9 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
             metadata = {k.lower(): v for k, v in context.invocation_metadata() or ()
                         if isinstance(v, str)}
             ctx = CallContext(name=name, version=version, protocol="grpc", headers=metadata)
-        response = await self.plane.infer(name, version, decoded, ctx)
+        remaining = context.time_remaining()  # the client's gRPC deadline, if it set one
+        deadline = time.monotonic() + remaining if remaining is not None else None
+        response = await self.plane.infer(name, version, decoded, ctx, deadline=deadline)
         return response_to_grpc(response)
 
 

@@ -30,6 +30,7 @@ from modelport.serving.model_slots import (
 )
 from modelport.serving.served import ServedModel
 from modelport.serving.source import ModelSource, ResolvedVersion
+from modelport.serving.warmup import WarmUpSource, warm_up
 
 __all__ = ["ManagerConfig", "ModelManager", "ModelState", "ModelStatus"]
 
@@ -374,7 +375,7 @@ class ModelManager:
             ) from exc
         if observer is not None:
             observer.loaded(resolved.name, resolved.version, time.monotonic() - started)
-        return ServedModel(
+        served = ServedModel(
             name=resolved.name,
             version=resolved.version,
             platform=resolved.platform,
@@ -386,6 +387,22 @@ class ModelManager:
                       if observer is not None else None),
             revision=resolved.revision,
         )
+        await self._warm_up(served, resolved)
+        return served
+
+    async def _warm_up(self, served: ServedModel, resolved: ResolvedVersion) -> None:
+        """Before the version is ready (start, load, hot swap): see ``serving.warmup``."""
+        source = self._source
+        if not isinstance(source, WarmUpSource):
+            return
+        try:
+            rows = await asyncio.to_thread(source.warm_up_rows, resolved)
+        except Exception as exc:  # no sample to read is no reason not to serve
+            log.warning("%s: no warm-up, its reference sample could not be read: %s",
+                        served.batcher.name, exc)
+            return
+        if rows:
+            await warm_up(served, rows)
 
     def _make_room(self, loading: Slot) -> None:
         """Unload least-recently-used versions so ``loading`` fits under max_loaded."""

@@ -45,6 +45,9 @@ class ServeConfig:
     drain_timeout_s: float = 30.0
     """On SIGTERM, how long in-flight requests get to finish."""
 
+    default_deadline_ms: float | None = None
+    """Deadline of a request that sets none; past it a queued request is dropped, 504."""
+
     models: ManagerConfig = field(default_factory=ManagerConfig)
     """What to serve: references, batching, caching, LRU and alias polling."""
 
@@ -73,6 +76,9 @@ class ServeConfig:
             )
         if self.max_body_bytes < 1:
             raise InvalidInput(f"max_body_bytes must be >= 1, got {self.max_body_bytes}")
+        deadline = self.default_deadline_ms
+        if deadline is not None and not 0 < deadline < float("inf"):
+            raise InvalidInput(f"default deadline must be > 0 ms, got {deadline}")
 
     @classmethod
     def from_settings(
@@ -96,6 +102,7 @@ class ServeConfig:
         preload: bool = False,
         poll_interval_s: float = 1.5,
         drain_timeout_s: float = 30.0,
+        default_deadline_ms: float | None = None,
         routing: RoutingOptions | None = None,
         security: SecurityConfig | None = None,
         monitoring: MonitoringConfig | None = None,
@@ -118,6 +125,9 @@ class ServeConfig:
             max_body_bytes=server.max_body_bytes if max_body_bytes is None else max_body_bytes,
             preload=preload,
             drain_timeout_s=drain_timeout_s,
+            default_deadline_ms=(
+                server.default_deadline_ms if default_deadline_ms is None else default_deadline_ms
+            ),
             routing=routing or RoutingOptions(),
             security=security,
             monitoring=monitoring or MonitoringConfig(),

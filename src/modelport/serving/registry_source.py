@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from modelport.config import RegistrySettings
 from modelport.errors import ModelportError, NotFound
@@ -72,3 +73,23 @@ class RegistrySource:
         if info is None:
             info = self.registry.resolve(ModelRef(version.name, version=int(version.version)))
         return load_version(self.registry, info)
+
+    def warm_up_rows(self, version: ResolvedVersion) -> list[dict[str, Any]] | None:
+        """The first rows of the version's reference sample (None when it has none)."""
+        import pandas as pd
+
+        with self._lock:
+            info = self._infos.get((version.name, version.version))
+        if info is None:
+            info = self.registry.resolve(ModelRef(version.name, version=int(version.version)))
+        path = self.registry.fetch_reference(info)
+        if path is None:
+            return None
+        frame = pd.read_parquet(path).head(_WARM_UP_ROWS)
+        names = [spec.name for spec in info.signature.inputs]
+        if not set(names) <= set(frame.columns):
+            return None
+        return [{str(k): v for k, v in row.items()} for row in frame[names].to_dict("records")]
+
+
+_WARM_UP_ROWS = 16

@@ -114,7 +114,10 @@ class RestApp:
             else:
                 raise _NoRoute(f"no route {method} {path}; the API is described at /docs")
         except ModelportError as exc:
-            await send_bytes(send, http_status(exc), encode_error(exc.message))
+            retry = exc.details.get("retry_after_s")  # overload: tell the client when
+            retry_header = [(b"retry-after", b"%d" % retry)] if type(retry) is int else None
+            await send_bytes(send, http_status(exc), encode_error(exc.message),
+                             extra=retry_header)
         except _NoRoute as exc:
             await send_bytes(send, exc.status, encode_error(str(exc)))
         except ClientGone:
@@ -165,6 +168,7 @@ class RestApp:
         arrived = False
         try:
             headers = RequestHeaders(scope)
+            deadline = headers.deadline() if headers.deadline_ms is not None else None
             body = await read_body(receive, headers, self.max_body_bytes)
             request = decode_request(
                 body, header_length=parse_header_length(headers.inference_header_length())
@@ -172,7 +176,7 @@ class RestApp:
             arrived = True
             arrivals.leave()
             ctx = _context(scope, name, version) if self.plane.staged else None
-            response = await self.plane.infer(name, version, request, ctx)
+            response = await self.plane.infer(name, version, request, ctx, deadline=deadline)
         finally:
             if not arrived:
                 arrivals.leave()

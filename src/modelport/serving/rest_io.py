@@ -5,6 +5,8 @@ Kept to plain ASGI messages so the hot path pays for no framework objects.
 
 from __future__ import annotations
 
+import math
+import time
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -37,12 +39,13 @@ class ClientGone(Exception):
 class RequestHeaders:
     """The few request headers the server reads, found in one pass."""
 
-    __slots__ = ("content_encoding", "content_length", "header_length")
+    __slots__ = ("content_encoding", "content_length", "deadline_ms", "header_length")
 
     def __init__(self, scope: Scope) -> None:
         self.content_length: bytes | None = None
         self.header_length: bytes | None = None
         self.content_encoding: bytes | None = None
+        self.deadline_ms: bytes | None = None
         for key, value in scope["headers"]:
             if key == b"content-length":
                 self.content_length = value
@@ -50,6 +53,24 @@ class RequestHeaders:
                 self.header_length = value
             elif key == b"content-encoding":
                 self.content_encoding = value
+            elif key == b"x-deadline-ms":
+                self.deadline_ms = value
+
+    def deadline(self) -> float | None:
+        """The ``x-deadline-ms`` header as a ``time.monotonic()`` instant counted from now."""
+        raw = self.deadline_ms
+        if raw is None:
+            return None
+        try:
+            ms = float(raw)
+        except ValueError:
+            ms = math.nan
+        if not 0 < ms < math.inf:
+            raise InvalidInput(
+                f"header x-deadline-ms must be a number of milliseconds > 0, "
+                f"got {raw.decode('latin-1')!r}"
+            )
+        return time.monotonic() + ms / 1000.0
 
     def inference_header_length(self) -> str | None:
         value = self.header_length

@@ -66,18 +66,20 @@ class ServedModel:
     def __repr__(self) -> str:
         return f"ServedModel({self.name!r}, version={self.version!r}, platform={self.platform!r})"
 
-    async def predict(self, inputs: Batch, *, cacheable: bool = True) -> dict[str, Array]:
-        """Through the cache (when on and ``cacheable``) and the batcher."""
+    async def predict(self, inputs: Batch, deadline: float | None = None, *,
+                      cacheable: bool = True) -> dict[str, Array]:
+        """Through the cache (when on and ``cacheable``) and the batcher; ``deadline`` as in
+        ``Batcher.submit``."""
         cache = self.cache
         if cache is None or not cacheable:
-            return await self.batcher.submit(inputs, layout=self.plan.layout)
+            return await self.batcher.submit(inputs, layout=self.plan.layout, deadline=deadline)
         key = cache.key(self.version, inputs)
         found = cache.get(key)
         if self._observer is not None:
             self._observer.cache(found is not None)
         if found is not None:
             return found
-        outputs = await self.batcher.submit(inputs, layout=self.plan.layout)
+        outputs = await self.batcher.submit(inputs, layout=self.plan.layout, deadline=deadline)
         cache.put(key, outputs)
         return outputs
 

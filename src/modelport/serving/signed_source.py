@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -46,3 +47,6 @@ class SignedSource:
         except UnsafeArtifact:
             raise  # the model manager logs why, with the model's name
         return self.inner.load(version)
+
+    def warm_up_rows(self, version: ResolvedVersion) -> list[dict[str, Any]] | None:
+        return self.inner.warm_up_rows(version)

@@ -44,7 +44,11 @@ def build_plane(
     stages: Sequence[Stage] = (),
     observer: ServingObserver | None = None,
 ) -> DataPlane:
-    return DataPlane(ModelManager(source, config.models, observer=observer), stages=stages)
+    return DataPlane(
+        ModelManager(source, config.models, observer=observer),
+        stages=stages,
+        default_deadline_ms=config.default_deadline_ms,
+    )
 
 
 class _Server(uvicorn.Server):

@@ -23,6 +23,7 @@ from kafka.structs import OffsetAndMetadata
 
 from modelport.errors import ModelportError, NotFound, Unavailable
 from modelport.streaming.base import Backlog, Message, Record
+from modelport.streaming.kafka_dedup import SinkIndex
 from modelport.streaming.status import GroupStatus
 from modelport.streaming.urls import KafkaEndpoint
 
@@ -69,7 +70,14 @@ class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
             self.source._to_commit.pop(tp, None)
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        pass
+        # A rebalance is worth seeing in the log: which member now reads which partitions.
+        log.warning(
+            "consumer %s of group %s now reads partitions [%s] of topic %s",
+            self.source.consumer_name,
+            self.source.endpoint.group,
+            ", ".join(str(tp.partition) for tp in sorted(assigned)),
+            self.source.endpoint.topic,
+        )
 
 
 class KafkaSource:
@@ -95,12 +103,18 @@ class KafkaSource:
 
     def _open(self) -> None:
         endpoint = self.endpoint
+        timeouts: dict[str, int] = {}
+        if endpoint.session_timeout_ms is not None:
+            session = endpoint.session_timeout_ms
+            beat = max(1, min(3000, session // 3))
+            timeouts = {"session_timeout_ms": session, "heartbeat_interval_ms": beat}
         consumer = KafkaConsumer(
             bootstrap_servers=endpoint.bootstrap.split(","),
             group_id=endpoint.group,
             client_id=self.consumer_name,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **timeouts,
         )
         try:
             # Learning the partitions first also means the group join below sees them.
@@ -194,13 +208,15 @@ class KafkaSink:
     """Produces one record per result to a topic, keyed by the input id.
 
     The producer is idempotent (no duplicates from its own retries) when the broker supports
-    it; against a broker without ``InitProducerId`` it falls back to a plain producer.
+    it; against a broker without ``InitProducerId`` it falls back to a plain producer. With
+    ``dedup`` on the endpoint it skips input ids already in the topic (see ``kafka_dedup``).
     """
 
     def __init__(self, endpoint: KafkaEndpoint) -> None:
         self.endpoint = endpoint
         self._producer: Any = None
         self._idempotent = True
+        self._index: SinkIndex | None = None
 
     def __repr__(self) -> str:
         return f"KafkaSink(kafka://{self.endpoint.bootstrap}/{self.endpoint.topic})"
@@ -215,13 +231,32 @@ class KafkaSink:
 
     async def open(self) -> None:
         self._producer = await asyncio.to_thread(_guarded, self.endpoint, self._make)
+        if self.endpoint.dedup:
+            endpoint = self.endpoint
+            self._index = await asyncio.to_thread(
+                _guarded, endpoint, lambda: SinkIndex(endpoint.bootstrap, endpoint.topic)
+            )
 
     async def write(self, records: Sequence[Record]) -> int:
         if not records:
             return 0
         if self._producer is None:
             raise Unavailable("the Kafka sink is not open; call open() first")
-        return await asyncio.to_thread(_guarded, self.endpoint, lambda: self._send(records))
+        return await asyncio.to_thread(_guarded, self.endpoint, lambda: self._write(records))
+
+    def _write(self, records: Sequence[Record]) -> int:
+        index = self._index
+        if index is None:
+            return self._send(records)
+        index.catch_up()
+        fresh: dict[bytes, Record] = {}
+        for r in records:
+            key = r.id.encode()
+            if key not in index.keys:
+                fresh.setdefault(key, r)
+        written = self._send(list(fresh.values())) if fresh else 0
+        index.keys.update(fresh)  # only once the broker has them: a failed write is retried
+        return written
 
     def _send(self, records: Sequence[Record]) -> int:
         producer = self._producer
@@ -248,6 +283,9 @@ class KafkaSink:
         producer, self._producer = self._producer, None
         if producer is not None:
             await asyncio.to_thread(producer.close, 5)
+        index, self._index = self._index, None
+        if index is not None:
+            await asyncio.to_thread(index.close)
 
 
 async def kafka_status(

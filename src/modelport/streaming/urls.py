@@ -33,8 +33,8 @@ _REDIS_PARAMS: dict[Role, tuple[str, ...]] = {
     "status": ("stream", "group"),
 }
 _KAFKA_PARAMS: dict[Role, tuple[str, ...]] = {
-    "source": ("group", "assignment"),
-    "sink": (),
+    "source": ("group", "assignment", "session_timeout_ms"),
+    "sink": ("dedup",),
     "status": ("group",),
 }
 
@@ -75,6 +75,10 @@ class KafkaEndpoint:
     group: str | None = None
     assignment: Literal["group", "manual"] = "group"
     """``group``: partitions shared by the group's members; ``manual``: this scorer takes all."""
+    session_timeout_ms: int | None = None
+    """Source only: how soon the group gives a silent member's partitions to the others."""
+    dedup: bool = False
+    """Sink only: read the topic's keys back and skip records whose input id is already there."""
 
     def __str__(self) -> str:
         group = f"?group={self.group}" if self.group else ""
@@ -201,11 +205,19 @@ def _kafka(url: str, role: Role) -> KafkaEndpoint:
             f"Kafka URL {url!r}: assignment must be 'group' (partitions shared by the group) "
             f"or 'manual' (this scorer reads every partition), got {assignment!r}"
         )
+    dedup = params.get("dedup", "false").lower()
+    if dedup not in ("true", "false"):
+        raise InvalidInput(
+            f"Kafka URL {url!r}: dedup must be true (skip input ids already in the topic) or "
+            f"false, got {params['dedup']!r}"
+        )
     return KafkaEndpoint(
         bootstrap=",".join(brokers),
         topic=topic,
         group=group,
         assignment="manual" if assignment == "manual" else "group",
+        session_timeout_ms=_positive(url, params, "session_timeout_ms", None),
+        dedup=dedup == "true",
     )
 
 
