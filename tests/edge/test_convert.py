@@ -125,7 +125,7 @@ def test_parity_failure_is_refused_naming_rows_and_force_marks_it(
     assert "parity failed" in err and "worst rows:" in err and "max abs diff" in err
     assert "Traceback" not in err
     listed = run_json(run, "models", "show", "lin")
-    assert listed["version"] == 1, "nothing registered"
+    assert listed["latest"]["version"] == 1, "nothing registered"
 
     forced = run_json(run, "convert", "lin:1", "--force")
     version = forced["version"]

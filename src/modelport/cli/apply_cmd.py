@@ -26,7 +26,7 @@ def apply(
 ) -> None:
     """Make the registry match the declared models, versions, aliases, policies, rollouts."""
     models = read_folder(folder)
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:
         plan = plan_changes(registry, models)
         done = execute(registry, plan, actor=current_actor(), revision=revision) \
             if yes and plan.changes else []

@@ -105,7 +105,7 @@ def rotate_key(log: str | None = LOG_OPTION) -> None:
         with fs.open(temp, "wb") as f:
             pq.write_table(table, f, compression="zstd", encryption_properties=keys.encryption())
         fs.mv(temp, path)
-    with open_registry() as registry:
+    with open_registry(create=True) as registry:  # the audit row is written wherever it runs
         append_audit(registry.engine, action="privacy.rotate_key", actor=current_actor(),
                      target=root, details={"files": len(files), "key": keys.current})
     console.print(f"re-encrypted {len(files)} log file(s) with key {keys.current}")

@@ -12,6 +12,7 @@ import typer
 
 from modelport.config import RegistrySettings, load_settings
 from modelport.monitoring.config import MonitoringConfig
+from modelport.monitoring.json_logs import ACCESS as _ACCESS
 from modelport.registry import Registry
 from modelport.routing.options import RoutingOptions
 from modelport.routing.service import DeploymentService
@@ -242,6 +243,9 @@ def _log_at_info() -> None:
     ours = logging.getLogger("modelport")
     if ours.getEffectiveLevel() > logging.INFO:
         ours.setLevel(logging.INFO)
+        # one access line per request is the JSON format's choice (--log-format json), not
+        # a side effect of the start-up lines
+        _ACCESS.setLevel(logging.WARNING)
 
 
 def _check_refs(settings: RegistrySettings, refs: tuple[str, ...], *, routing: bool) -> None:
